@@ -1,0 +1,5 @@
+//! One module per subcommand: turn parsed arguments into core calls and printed output.
+
+pub mod path;
+pub mod skew;
+pub mod versions;

@@ -1,0 +1,12 @@
+//! The CLI's error type: what the operator sees after `error: `.
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad input caught by the core (versions, unknown minors, refused paths). Exit 2.
+    #[error(transparent)]
+    Core(#[from] kubeladder_core::CoreError),
+
+    /// Writing the output failed (e.g. a closed pipe). Exit 1.
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}

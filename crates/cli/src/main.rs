@@ -1,0 +1,56 @@
+//! `kubeladder`: upgrade a kubeadm-built Kubernetes cluster minor by minor, safely.
+
+mod args;
+mod commands;
+mod error;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::error::CliError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Skew(args) => commands::skew::run(&args),
+        Command::Path(args) => commands::path::run(&args),
+        Command::Versions(args) => commands::versions::run(&args),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(err) => {
+            eprintln!("error: {err}");
+            err.exit_code()
+        }
+    }
+}
+
+/// Exit codes, documented in `--help` and the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 0: done, nothing to report.
+    Ok,
+    /// 1: the command ran and found policy violations.
+    Violations,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Ok => ExitCode::SUCCESS,
+            Outcome::Violations => ExitCode::from(1),
+        }
+    }
+}
+
+impl CliError {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Core(_) => ExitCode::from(2),
+            Self::Output(_) => ExitCode::from(1),
+        }
+    }
+}

@@ -28,12 +28,15 @@
 //! # Ok::<(), kubeladder_core::CoreError>(())
 //! ```
 
+pub mod cluster;
 pub mod error;
 pub mod package;
 pub mod path;
+pub mod plan;
 pub mod release;
 pub mod skew;
 pub mod version;
+pub mod window;
 
 pub use error::CoreError;
 pub use version::{KubeVersion, Minor};

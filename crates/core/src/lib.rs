@@ -29,6 +29,7 @@
 //! ```
 
 pub mod cluster;
+pub mod drain;
 pub mod error;
 pub mod package;
 pub mod path;

@@ -31,6 +31,7 @@
 pub mod cluster;
 pub mod drain;
 pub mod error;
+pub mod journal;
 pub mod package;
 pub mod path;
 pub mod plan;

@@ -1,0 +1,253 @@
+//! The journal's meaning, without its storage: events a run records, and the progress they
+//! add up to. The orchestrator persists events (append-only, fsynced) and a snapshot of
+//! [`Progress`]; on resume it folds them back and asks what to do next.
+//!
+//! A step that was started but never recorded as finished is *in doubt*: the process may
+//! have died before, during or after the action. It is never assumed done; the executor
+//! re-checks its postcondition and redoes it if needed (every step is idempotent).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Plan;
+
+/// Journal format version; a journal from another format is refused, not guessed at.
+pub const FORMAT: u32 = 1;
+
+/// Written once when a run starts; binds the journal to one cluster and one plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub format: u32,
+    pub run_id: String,
+    /// UID of the cluster's `kube-system` namespace.
+    pub cluster_uid: String,
+    pub created_at: String,
+    pub plan: Plan,
+}
+
+/// Something that happened, in order. `seq` numbers start at 1 and have no gaps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    pub at: String,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    StepStarted {
+        step: String,
+    },
+    /// `skipped`: the postcondition already held, nothing was done.
+    StepFinished {
+        step: String,
+        skipped: bool,
+    },
+    StepFailed {
+        step: String,
+        error: String,
+    },
+    /// This run cordoned the node (it was schedulable before).
+    NodeCordoned {
+        node: String,
+    },
+    /// The node was already cordoned by someone else: never uncordon it.
+    NodeForeignCordon {
+        node: String,
+    },
+    NodeUncordoned {
+        node: String,
+    },
+    /// Stopped on request (SIGINT, abort) with the cluster consistent.
+    RunPaused {
+        reason: String,
+    },
+    RunFinished,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum StepStatus {
+    Running,
+    Done { skipped: bool },
+    Failed { error: String },
+}
+
+/// Everything the events add up to.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Progress {
+    /// Last applied `seq`.
+    pub seq: u64,
+    pub steps: BTreeMap<String, StepStatus>,
+    /// Nodes this run cordoned and has not uncordoned: the only ones it may uncordon.
+    pub cordoned_by_us: BTreeSet<String>,
+    /// Nodes found cordoned by someone else: never uncordoned by this run.
+    pub foreign_cordons: BTreeSet<String>,
+    pub finished: bool,
+    pub paused: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal record {got} follows {expected_after}: records must be consecutive")]
+    OutOfOrder { expected_after: u64, got: u64 },
+    #[error("journal names step {0:?}, which is not in its plan")]
+    UnknownStep(String),
+}
+
+/// What the executor should do with a step on resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next<'a> {
+    /// Never started: run it.
+    Run(&'a str),
+    /// Started (or failed) and not finished: check its postcondition, redo if needed.
+    Recheck(&'a str),
+}
+
+impl Progress {
+    /// Apply one record. Records must come in `seq` order; a replayed record (seq already
+    /// applied) is ignored, which makes loading "snapshot + log" idempotent.
+    pub fn apply(&mut self, plan: &Plan, record: &Record) -> Result<(), JournalError> {
+        if record.seq <= self.seq {
+            return Ok(());
+        }
+        if record.seq != self.seq + 1 {
+            return Err(JournalError::OutOfOrder { expected_after: self.seq, got: record.seq });
+        }
+        let known = |step: &str| plan.steps().any(|s| s.id == step);
+        match &record.event {
+            Event::StepStarted { step } | Event::StepFinished { step, .. } | Event::StepFailed { step, .. }
+                if !known(step) =>
+            {
+                return Err(JournalError::UnknownStep(step.clone()));
+            }
+            Event::StepStarted { step } => {
+                self.steps.insert(step.clone(), StepStatus::Running);
+                self.paused = None;
+            }
+            Event::StepFinished { step, skipped } => {
+                self.steps.insert(step.clone(), StepStatus::Done { skipped: *skipped });
+            }
+            Event::StepFailed { step, error } => {
+                self.steps.insert(step.clone(), StepStatus::Failed { error: error.clone() });
+            }
+            Event::NodeCordoned { node } => {
+                self.cordoned_by_us.insert(node.clone());
+            }
+            Event::NodeForeignCordon { node } => {
+                self.foreign_cordons.insert(node.clone());
+            }
+            Event::NodeUncordoned { node } => {
+                self.cordoned_by_us.remove(node);
+            }
+            Event::RunPaused { reason } => self.paused = Some(reason.clone()),
+            Event::RunFinished => self.finished = true,
+        }
+        self.seq = record.seq;
+        Ok(())
+    }
+
+    pub fn is_done(&self, step: &str) -> bool {
+        matches!(self.steps.get(step), Some(StepStatus::Done { .. }))
+    }
+
+    /// The first step of the plan, in order, that is not done.
+    pub fn next<'a>(&self, plan: &'a Plan) -> Option<Next<'a>> {
+        plan.steps().find(|s| !self.is_done(&s.id)).map(|s| match self.steps.get(&s.id) {
+            None => Next::Run(&s.id),
+            Some(_) => Next::Recheck(&s.id),
+        })
+    }
+
+    /// Steps started or failed but not finished.
+    pub fn in_doubt(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter(|(_, s)| matches!(s, StepStatus::Running | StepStatus::Failed { .. }))
+            .map(|(id, _)| id.as_str())
+            .collect()
+    }
+
+    pub fn done_count(&self) -> usize {
+        self.steps.values().filter(|s| matches!(s, StepStatus::Done { .. })).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::{PathOptions, Target, upgrade_path};
+    use crate::plan::{WorkerStrategy, plan, uniform_cluster};
+    use crate::release::ReleaseData;
+    use crate::version::KubeVersion;
+
+    fn small_plan() -> Plan {
+        let from = KubeVersion::parse("v1.28.15").unwrap();
+        let path = upgrade_path(
+            ReleaseData::embedded().unwrap(),
+            from,
+            Target::parse("1.29").unwrap(),
+            PathOptions::default(),
+        )
+        .unwrap();
+        plan(&uniform_cluster(from, 1, 2), &path, WorkerStrategy::Follow).unwrap()
+    }
+
+    fn rec(seq: u64, event: Event) -> Record {
+        Record { seq, at: format!("t{seq}"), event }
+    }
+
+    #[test]
+    fn folding_events_tracks_steps_and_cordons() {
+        let plan = small_plan();
+        let first = plan.steps().next().unwrap().id.clone();
+        let mut p = Progress::default();
+        assert_eq!(p.next(&plan), Some(Next::Run(first.as_str())));
+        p.apply(&plan, &rec(1, Event::StepStarted { step: first.clone() })).unwrap();
+        assert_eq!(p.next(&plan), Some(Next::Recheck(first.as_str())));
+        assert_eq!(p.in_doubt(), [first.as_str()]);
+        p.apply(&plan, &rec(2, Event::StepFinished { step: first.clone(), skipped: false })).unwrap();
+        assert!(p.in_doubt().is_empty());
+        let second = plan.steps().nth(1).unwrap().id.as_str();
+        assert_eq!(p.next(&plan), Some(Next::Run(second)));
+        p.apply(&plan, &rec(3, Event::NodeCordoned { node: "worker-1".to_owned() })).unwrap();
+        p.apply(&plan, &rec(4, Event::NodeForeignCordon { node: "worker-2".to_owned() })).unwrap();
+        p.apply(&plan, &rec(5, Event::NodeUncordoned { node: "worker-1".to_owned() })).unwrap();
+        assert!(p.cordoned_by_us.is_empty());
+        assert!(p.foreign_cordons.contains("worker-2"));
+    }
+
+    #[test]
+    fn replayed_records_are_ignored_and_gaps_refused() {
+        let plan = small_plan();
+        let first = plan.steps().next().unwrap().id.clone();
+        let mut p = Progress::default();
+        p.apply(&plan, &rec(1, Event::StepStarted { step: first.clone() })).unwrap();
+        let snapshot = p.clone();
+        p.apply(&plan, &rec(1, Event::StepStarted { step: first })).unwrap();
+        assert_eq!(p, snapshot);
+        assert_eq!(
+            p.apply(&plan, &rec(3, Event::RunFinished)),
+            Err(JournalError::OutOfOrder { expected_after: 1, got: 3 })
+        );
+        assert_eq!(
+            p.apply(&plan, &rec(2, Event::StepStarted { step: "h9/x/drain".to_owned() })),
+            Err(JournalError::UnknownStep("h9/x/drain".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_finished_plan_has_no_next_step() {
+        let plan = small_plan();
+        let mut p = Progress::default();
+        for (i, step) in plan.steps().enumerate() {
+            let seq = u64::try_from(i).unwrap() + 1;
+            p.apply(&plan, &rec(seq, Event::StepFinished { step: step.id.clone(), skipped: false })).unwrap();
+        }
+        assert_eq!(p.next(&plan), None);
+        assert_eq!(p.done_count(), plan.steps().count());
+    }
+}

@@ -80,8 +80,10 @@ impl NodeState {
 pub struct ClusterState {
     /// `kubernetesVersion` in the `kubeadm-config` ConfigMap.
     pub cluster_version: KubeVersion,
-    /// The kube-proxy DaemonSet's image version (one for every node).
-    pub kube_proxy: KubeVersion,
+    /// The kube-proxy DaemonSet's image version (one for every node); `None` when the
+    /// cluster runs without kube-proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_proxy: Option<KubeVersion>,
     pub nodes: Vec<NodeState>,
 }
 
@@ -144,7 +146,7 @@ impl ClusterState {
                 });
             }
         };
-        let proxy = self.kube_proxy.minor();
+        let proxy = self.kube_proxy.map(|v| v.minor());
         for node in &self.nodes {
             if let Some(pods) = &node.static_pods {
                 let local = Apiservers { oldest: pods.apiserver.minor(), newest: pods.apiserver.minor() };
@@ -159,8 +161,10 @@ impl ClusterState {
             }
             let kubelet = node.kubelet.minor();
             push(Component::Kubelet, node, kubelet, apiservers.check(Component::Kubelet, kubelet));
-            push(Component::KubeProxy, node, proxy, apiservers.check(Component::KubeProxy, proxy));
-            push(Component::KubeProxy, node, proxy, skew::check_kube_proxy_against_kubelet(proxy, kubelet));
+            if let Some(proxy) = proxy {
+                push(Component::KubeProxy, node, proxy, apiservers.check(Component::KubeProxy, proxy));
+                push(Component::KubeProxy, node, proxy, skew::check_kube_proxy_against_kubelet(proxy, kubelet));
+            }
         }
         out
     }

@@ -429,8 +429,8 @@ fn upgrade_static_pods(state: &mut ClusterState, node: &str, version: KubeVersio
     }
     let all_new = state.control_planes().all(|n| n.static_pods.as_ref().is_some_and(|p| p.apiserver == version));
     let addons_now = if version.minor() < Minor::new(1, 28) { is_apply } else { all_new };
-    if addons_now {
-        state.kube_proxy = version;
+    if addons_now && state.kube_proxy.is_some() {
+        state.kube_proxy = Some(version);
     }
 }
 
@@ -458,7 +458,7 @@ pub fn uniform_cluster(version: KubeVersion, control_planes: usize, workers: usi
     let mut nodes: Vec<NodeState> =
         (1..=control_planes).map(|i| NodeState::control_plane(format!("cp-{i}"), version)).collect();
     nodes.extend((1..=workers).map(|i| NodeState::worker(format!("worker-{i}"), version)));
-    ClusterState { cluster_version: version, kube_proxy: version, nodes }
+    ClusterState { cluster_version: version, kube_proxy: Some(version), nodes }
 }
 
 #[cfg(test)]
@@ -490,7 +490,7 @@ mod tests {
         let end = final_state(&state, &plan);
         assert!(end.nodes.iter().all(|n| n.kubelet == kv("v1.23.17") && !n.cordoned));
         assert!(end.control_planes().all(|n| n.static_pods == Some(StaticPods::all_at(kv("v1.23.17")))));
-        assert_eq!(end.kube_proxy, kv("v1.23.17"));
+        assert_eq!(end.kube_proxy, Some(kv("v1.23.17")));
         assert_eq!(end.cluster_version, kv("v1.23.17"));
     }
 

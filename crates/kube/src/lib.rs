@@ -1,0 +1,11 @@
+//! `kubeladder-kube`: kubeladder's view of a live cluster, on kube-rs. It gathers facts and
+//! performs API actions; every decision about them is made in `kubeladder-core`.
+//!
+//! Invariants: a bounded number of requests per node (lists and watches, not polling per
+//! object); never uncordon a node this run did not cordon; never evict past a budget.
+
+pub mod client;
+pub mod error;
+pub mod inventory;
+
+pub use error::KubeError;

@@ -8,19 +8,43 @@ use kube::{Client, Config};
 
 use crate::error::KubeError;
 
-/// Build a client. Fails with the file and the reason on a missing or malformed kubeconfig
-/// or an unknown context, before any request is sent.
-pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Client, KubeError> {
+/// Two clients on one configuration: `api` retries transient failures (429/503/504) the
+/// way kube-rs does by default; `no_retry` does not, for loops that back off on their own
+/// (evictions, where a 429 is a budget's answer, not congestion).
+#[derive(Clone)]
+pub struct Clients {
+    pub api: Client,
+    pub no_retry: Client,
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clients").finish_non_exhaustive()
+    }
+}
+
+/// Load the configuration. Fails with the file and the reason on a missing or malformed
+/// kubeconfig or an unknown context, before any request is sent.
+pub async fn config(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Config, KubeError> {
     let options = KubeConfigOptions { context: context.map(str::to_owned), ..KubeConfigOptions::default() };
-    let config = match kubeconfig {
+    match kubeconfig {
         Some(path) => {
             let file = Kubeconfig::read_from(path)
                 .map_err(|e| KubeError::Kubeconfig(format!("cannot read {}: {e}", path.display())))?;
             Config::from_custom_kubeconfig(file, &options)
                 .await
-                .map_err(|e| KubeError::Kubeconfig(format!("{}: {e}", path.display())))?
+                .map_err(|e| KubeError::Kubeconfig(format!("{}: {e}", path.display())))
         }
-        None => Config::from_kubeconfig(&options).await.map_err(|e| KubeError::Kubeconfig(e.to_string()))?,
-    };
-    Client::try_from(config).map_err(|e| KubeError::Kubeconfig(format!("cannot build a client: {e}")))
+        None => Config::from_kubeconfig(&options).await.map_err(|e| KubeError::Kubeconfig(e.to_string())),
+    }
+}
+
+/// Both clients for a kubeconfig and context.
+pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Clients, KubeError> {
+    let config = config(kubeconfig, context).await?;
+    let mut quiet = config.clone();
+    quiet.default_retry = false;
+    let build =
+        |c: Config| Client::try_from(c).map_err(|e| KubeError::Kubeconfig(format!("cannot build a client: {e}")));
+    Ok(Clients { api: build(config)?, no_retry: build(quiet)? })
 }

@@ -4,8 +4,11 @@
 //! Invariants: a bounded number of requests per node (lists and watches, not polling per
 //! object); never uncordon a node this run did not cordon; never evict past a budget.
 
+pub mod budgets;
 pub mod client;
+pub mod drain;
 pub mod error;
 pub mod inventory;
+pub mod lock;
 
 pub use error::KubeError;

@@ -54,7 +54,7 @@ pub fn run(args: &VersionsArgs) -> Result<Outcome, CliError> {
 }
 
 fn today() -> Date {
-    jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+    jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 
 pub fn render(data: &ReleaseData, date: Date) -> String {

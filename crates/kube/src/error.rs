@@ -33,6 +33,9 @@ pub enum KubeError {
     #[error("watch failed: {0}")]
     Watch(String),
 
+    #[error("Helm release Secret {secret} cannot be read: {why}")]
+    HelmRelease { secret: String, why: String },
+
     #[error("cannot build request: {0}")]
     Request(String),
 

@@ -10,5 +10,6 @@ pub mod drain;
 pub mod error;
 pub mod inventory;
 pub mod lock;
+pub mod removed_apis;
 
 pub use error::KubeError;

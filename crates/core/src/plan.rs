@@ -389,34 +389,39 @@ impl Simulation<'_> {
     }
 
     fn effect(&mut self, step: &Step) {
-        let state = &mut self.state;
-        match &step.action {
-            Action::KubeadmUpgradeApply { version } => {
-                state.cluster_version = *version;
-                upgrade_static_pods(state, &step.node, *version, true);
-            }
-            Action::KubeadmUpgradeNode { version }
-                if state.node(&step.node).is_some_and(|n| n.role == Role::ControlPlane) =>
-            {
-                upgrade_static_pods(state, &step.node, *version, false);
-            }
-            Action::RestartKubelet { version } => {
-                if let Some(node) = state.node_mut(&step.node) {
-                    node.kubelet = *version;
-                }
-            }
-            Action::Drain => {
-                if let Some(node) = state.node_mut(&step.node) {
-                    node.cordoned = true;
-                }
-            }
-            Action::Uncordon => {
-                if let Some(node) = state.node_mut(&step.node) {
-                    node.cordoned = false;
-                }
-            }
-            _ => {}
+        apply_effect(&mut self.state, step);
+    }
+}
+
+/// What a step does to the versions and cordons of a cluster: the model every plan is
+/// proven against, and what a faithful executor must reproduce.
+pub fn apply_effect(state: &mut ClusterState, step: &Step) {
+    match &step.action {
+        Action::KubeadmUpgradeApply { version } => {
+            state.cluster_version = *version;
+            upgrade_static_pods(state, &step.node, *version, true);
         }
+        Action::KubeadmUpgradeNode { version }
+            if state.node(&step.node).is_some_and(|n| n.role == Role::ControlPlane) =>
+        {
+            upgrade_static_pods(state, &step.node, *version, false);
+        }
+        Action::RestartKubelet { version } => {
+            if let Some(node) = state.node_mut(&step.node) {
+                node.kubelet = *version;
+            }
+        }
+        Action::Drain => {
+            if let Some(node) = state.node_mut(&step.node) {
+                node.cordoned = true;
+            }
+        }
+        Action::Uncordon => {
+            if let Some(node) = state.node_mut(&step.node) {
+                node.cordoned = false;
+            }
+        }
+        _ => {}
     }
 }
 
@@ -436,7 +441,8 @@ fn upgrade_static_pods(state: &mut ClusterState, node: &str, version: KubeVersio
 
 /// kubeadm before 1.28 bumps the kube-proxy DaemonSet in `upgrade apply` on the first
 /// control-plane node, so kube-proxy is briefly newer than the not-yet-upgraded apiservers.
-fn is_kubeadm_kube_proxy_bump(v: &crate::cluster::StateViolation, hop: &Hop) -> bool {
+/// The one violation a plan may pass through (reported as a note); checkers use this too.
+pub fn is_kubeadm_kube_proxy_bump(v: &crate::cluster::StateViolation, hop: &Hop) -> bool {
     v.component == Component::KubeProxy
         && v.rule == Rule::NewerThanApiserver
         && hop.to.minor() < Minor::new(1, 28)

@@ -148,17 +148,19 @@ pub struct Admission {
 }
 
 /// Admit candidates in order while the window, the budgets and the capacity allow.
-/// A candidate that must wait does not block the ones after it (a later worker may touch
-/// no budget), except when the window itself is full.
+/// A candidate that must wait does not block the ones after it: a later worker may touch
+/// no budget, or may already be unavailable (and so fit a full window).
 pub fn admit(state: &WindowState, candidates: &[Candidate]) -> Admission {
     let mut out = Admission::default();
     let mut unavailable = state.unavailable.clone();
     let mut room = state.budget_room.clone();
     let mut free = state.free.clone();
     for candidate in candidates {
-        if unavailable.len() >= state.limit {
+        // Draining a node that is already unavailable makes nothing more unavailable.
+        let adds_one = !unavailable.contains(&candidate.node);
+        if adds_one && unavailable.len() >= state.limit {
             out.waiting.push(Wait::MaxUnavailable { limit: state.limit, unavailable: unavailable.len() });
-            break;
+            continue;
         }
         if let Some(budget) =
             candidate.pods.iter().flat_map(|p| p.budgets.iter()).find(|b| room.get(*b).copied().unwrap_or(0) == 0)
@@ -250,7 +252,21 @@ mod tests {
         let cands = [candidate("w1", vec![]), candidate("w2", vec![]), candidate("w3", vec![])];
         let a = admit(&s, &cands);
         assert_eq!(a.admitted, ["w1"]);
-        assert_eq!(a.waiting, [Wait::MaxUnavailable { limit: 2, unavailable: 2 }]);
+        assert_eq!(
+            a.waiting,
+            [Wait::MaxUnavailable { limit: 2, unavailable: 2 }, Wait::MaxUnavailable { limit: 2, unavailable: 2 }]
+        );
+    }
+
+    #[test]
+    fn an_already_unavailable_worker_does_not_take_a_window_slot() {
+        // w3 is cordoned by someone else: it counts against the window, but upgrading it
+        // adds no unavailability, so it may start even when the window is full.
+        let mut s = state(1, &[("w1", 1000), ("w2", 1000), ("w3", 1000)]);
+        s.unavailable.insert("w3".to_owned());
+        let a = admit(&s, &[candidate("w1", vec![]), candidate("w3", vec![])]);
+        assert_eq!(a.admitted, ["w3"]);
+        assert_eq!(a.waiting, [Wait::MaxUnavailable { limit: 1, unavailable: 1 }]);
     }
 
     #[test]

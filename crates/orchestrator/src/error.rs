@@ -16,6 +16,15 @@ pub enum OrchestratorError {
     #[error("{0}")]
     Journal(kubeladder_core::journal::JournalError),
 
+    #[error("{0}")]
+    Port(String),
+
+    #[error("no worker could start for too long; waiting: {}", .0.join("; "))]
+    WindowStuck(Vec<String>),
+
+    #[error("internal error: {0}")]
+    Internal(String),
+
     #[error("{} already holds a journal; resume it with `kubeladder resume`, or pass another --state-dir", .0.display())]
     JournalExists(PathBuf),
 

@@ -6,6 +6,7 @@
 //! before the next action.
 
 pub mod error;
+pub mod executor;
 pub mod journal_store;
 
 pub use error::OrchestratorError;

@@ -28,6 +28,7 @@
 //! # Ok::<(), kubeladder_core::CoreError>(())
 //! ```
 
+pub mod checks;
 pub mod cluster;
 pub mod drain;
 pub mod error;

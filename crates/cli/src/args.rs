@@ -1,5 +1,8 @@
 //! Command-line shape (clap derive). Parsing only: no behaviour lives here.
 
+// Flags are booleans by nature here.
+#![allow(clippy::struct_excessive_bools)]
+
 use clap::{Args, Parser, Subcommand};
 use kubeladder_core::Minor;
 use kubeladder_core::path::Target;
@@ -33,6 +36,14 @@ pub enum Command {
     Path(PathArgs),
     /// List known Kubernetes minors with their support status and component versions
     Versions(VersionsArgs),
+    /// Show what the cluster runs, node by node
+    Inventory(InventoryArgs),
+    /// Cordon a node and evict its pods within PodDisruptionBudgets
+    Drain(DrainArgs),
+    /// Uncordon a node - only one this tool cordoned, unless --force
+    Uncordon(UncordonArgs),
+    /// Check the live cluster: skew violations, health gates, removed APIs in use
+    Check(CheckArgs),
 }
 
 fn minor(text: &str) -> Result<Minor, String> {
@@ -132,4 +143,101 @@ pub struct VersionsArgs {
     /// Output format
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,
+}
+
+/// How to reach the cluster, resolved exactly like kubectl.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig (default: $KUBECONFIG, a list of files, or ~/.kube/config)
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Kubeconfig context to use (default: the current context)
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Roles come from node labels or a kube-apiserver mirror pod; control-plane versions from \
+the mirror pods' images; the cluster version from the kubeadm-config ConfigMap.\n\n\
+Examples:\n  kubeladder inventory\n  kubeladder inventory --kubeconfig ./sim.kubeconfig -o json")]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Decides like `kubectl drain` (DaemonSet pods are left in place unless \
+--no-ignore-daemonsets; pods with emptyDir need --delete-emptydir-data; pods without a controller need --force) \
+and refuses before evicting anything if one pod cannot be handled. Evictions respect PodDisruptionBudgets, back \
+off per budget, and run --max-concurrent-evictions at a time. The cordon records --run-id in the node annotation \
+kubeladder.io/cordoned-by, so `kubeladder uncordon` lifts only cordons it set.\n\n\
+On timeout the node stays cordoned and the blocking budgets are named. Exit codes: 0 drained, 1 failed or \
+timed out, 2 bad input.\n\n\
+Examples:\n  kubeladder drain worker-3\n  kubeladder drain worker-3 --delete-emptydir-data --force --timeout 10m")]
+pub struct DrainArgs {
+    /// The node to drain
+    pub node: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Give up after this long (e.g. 90s, 5m)
+    #[arg(long, default_value = "5m", value_parser = duration)]
+    pub timeout: std::time::Duration,
+    /// Delete pods with emptyDir volumes (their data is lost)
+    #[arg(long)]
+    pub delete_emptydir_data: bool,
+    /// Delete pods that no controller will recreate
+    #[arg(long)]
+    pub force: bool,
+    /// Refuse DaemonSet-managed pods instead of leaving them in place
+    #[arg(long)]
+    pub no_ignore_daemonsets: bool,
+    /// Evictions in flight at once
+    #[arg(long, default_value_t = 8)]
+    pub max_concurrent_evictions: usize,
+    /// Delete pods instead of evicting them (ignores PodDisruptionBudgets)
+    #[arg(long)]
+    pub disable_eviction: bool,
+    /// Identity recorded on the cordon
+    #[arg(long, default_value = "manual")]
+    pub run_id: String,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "A node cordoned by someone else (no kubeladder.io/cordoned-by annotation, or another run \
+id) is refused, naming who cordoned it.\n\nExamples:\n  kubeladder uncordon worker-3\n  \
+kubeladder uncordon worker-3 --force")]
+pub struct UncordonArgs {
+    /// The node to uncordon
+    pub node: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Uncordon even if this tool did not cordon it
+    #[arg(long)]
+    pub force: bool,
+    /// The run id the cordon must carry
+    #[arg(long, default_value = "manual")]
+    pub run_id: String,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Reports skew-policy violations of the live cluster, health gates (apiserver /readyz, \
+control-plane nodes Ready), and objects using APIs removed between the cluster version and --to.\n\n\
+Exit codes: 0 all clear, 1 problems found, 2 bad input.\n\n\
+Examples:\n  kubeladder check\n  kubeladder check --to 1.25 -o json")]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Scan for APIs removed up to this minor (default: the newest known)
+    #[arg(long, value_name = "VERSION", value_parser = target)]
+    pub to: Option<Target>,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration like 90s, 5m or 1h: {e}"))
 }

@@ -6,6 +6,14 @@ pub enum CliError {
     #[error(transparent)]
     Core(#[from] kubeladder_core::CoreError),
 
+    /// Talking to the cluster failed. Exit 2 for a bad kubeconfig, else 1.
+    #[error(transparent)]
+    Kube(#[from] kubeladder_kube::KubeError),
+
+    /// The async runtime could not start.
+    #[error("cannot start: {0}")]
+    Runtime(String),
+
     /// Writing the output failed (e.g. a closed pipe). Exit 1.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),

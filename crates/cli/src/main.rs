@@ -18,6 +18,10 @@ fn main() -> ExitCode {
         Command::Skew(args) => commands::skew::run(&args),
         Command::Path(args) => commands::path::run(&args),
         Command::Versions(args) => commands::versions::run(&args),
+        Command::Inventory(args) => commands::cluster::block_on(commands::cluster::inventory(&args)),
+        Command::Drain(args) => commands::cluster::block_on(commands::cluster::drain(&args)),
+        Command::Uncordon(args) => commands::cluster::block_on(commands::cluster::uncordon(&args)),
+        Command::Check(args) => commands::cluster::block_on(commands::cluster::check(&args)),
     };
     match result {
         Ok(code) => code.into(),
@@ -49,8 +53,8 @@ impl From<Outcome> for ExitCode {
 impl CliError {
     fn exit_code(&self) -> ExitCode {
         match self {
-            Self::Core(_) => ExitCode::from(2),
-            Self::Output(_) => ExitCode::from(1),
+            Self::Core(_) | Self::Kube(kubeladder_kube::KubeError::Kubeconfig(_)) => ExitCode::from(2),
+            Self::Kube(_) | Self::Runtime(_) | Self::Output(_) => ExitCode::from(1),
         }
     }
 }

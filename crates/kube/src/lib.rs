@@ -8,6 +8,7 @@ pub mod budgets;
 pub mod client;
 pub mod drain;
 pub mod error;
+pub mod health;
 pub mod inventory;
 pub mod lock;
 pub mod removed_apis;

@@ -1,5 +1,6 @@
 //! One module per subcommand: turn parsed arguments into core calls and printed output.
 
+pub mod cluster;
 pub mod path;
 pub mod skew;
 pub mod versions;

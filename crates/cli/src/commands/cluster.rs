@@ -1,0 +1,207 @@
+//! Commands that talk to a live cluster: `inventory`, `drain`, `uncordon`, `check`.
+
+use std::future::Future;
+
+use kubeladder_core::drain::DrainOptions;
+use kubeladder_core::path::Target;
+use kubeladder_core::release::ReleaseData;
+use kubeladder_kube::client::{self, Clients};
+use kubeladder_kube::drain::{self, DrainConfig, Uncordon};
+use kubeladder_kube::health;
+use kubeladder_kube::inventory::Inventory;
+use kubeladder_kube::removed_apis;
+use serde::Serialize;
+
+use crate::Outcome;
+use crate::args::{CheckArgs, ClusterArgs, DrainArgs, InventoryArgs, UncordonArgs};
+use crate::error::CliError;
+use crate::output::{self, Format};
+
+/// Run an async command on a runtime made for it.
+pub fn block_on<F: Future<Output = Result<Outcome, CliError>>>(future: F) -> Result<Outcome, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(e.to_string()))?
+        .block_on(future)
+}
+
+async fn connect(cluster: &ClusterArgs) -> Result<Clients, CliError> {
+    Ok(client::connect(cluster.kubeconfig.as_deref(), cluster.context.as_deref()).await?)
+}
+
+pub async fn inventory(args: &InventoryArgs) -> Result<Outcome, CliError> {
+    let clients = connect(&args.cluster).await?;
+    let inv = Inventory::read(&clients.api).await?;
+    match args.output {
+        Format::Json => output::print_json(&inv)?,
+        Format::Table => output::print(&render_inventory(&inv))?,
+    }
+    Ok(Outcome::Ok)
+}
+
+pub fn render_inventory(inv: &Inventory) -> String {
+    let dash = |s: Option<String>| s.unwrap_or_else(|| "-".to_owned());
+    let mut out = format!(
+        "Cluster {} (kubeadm-config), kube-proxy {}, CoreDNS {}, kubelet config {}\n\n",
+        inv.cluster_version,
+        dash(inv.kube_proxy.map(|v| v.to_string())),
+        dash(inv.coredns.clone()),
+        dash(inv.kubelet_config_map.clone()),
+    );
+    out += &output::table(
+        &[
+            "NAME",
+            "ROLE",
+            "STATUS",
+            "KUBELET",
+            "APISERVER",
+            "CONTROLLER-MANAGER",
+            "SCHEDULER",
+            "ETCD",
+            "RUNTIME",
+            "INTERNAL-IP",
+        ],
+        inv.nodes.iter().map(|n| {
+            let cp = n.control_plane.as_ref();
+            let v = |f: fn(&kubeladder_kube::inventory::ControlPlanePods) -> Option<kubeladder_core::KubeVersion>| {
+                dash(cp.and_then(f).map(|v| v.to_string()))
+            };
+            let mut status = if n.ready { "Ready".to_owned() } else { "NotReady".to_owned() };
+            if n.unschedulable {
+                status += ",SchedulingDisabled";
+            }
+            vec![
+                n.name.clone(),
+                match n.role {
+                    kubeladder_core::cluster::Role::ControlPlane => "control-plane".to_owned(),
+                    kubeladder_core::cluster::Role::Worker => "worker".to_owned(),
+                },
+                status,
+                n.kubelet.to_string(),
+                v(|c| c.apiserver),
+                v(|c| c.controller_manager),
+                v(|c| c.scheduler),
+                dash(cp.and_then(|c| c.etcd.clone())),
+                n.container_runtime.clone(),
+                dash(n.internal_ip.clone()),
+            ]
+        }),
+    );
+    out
+}
+
+pub async fn drain(args: &DrainArgs) -> Result<Outcome, CliError> {
+    let clients = connect(&args.cluster).await?;
+    let config = DrainConfig {
+        run_id: args.run_id.clone(),
+        options: DrainOptions {
+            ignore_daemonsets: !args.no_ignore_daemonsets,
+            delete_emptydir_data: args.delete_emptydir_data,
+            force: args.force,
+        },
+        timeout: args.timeout,
+        max_concurrent_evictions: args.max_concurrent_evictions,
+        disable_eviction: args.disable_eviction,
+        grace_period_seconds: None,
+    };
+    let report = drain::drain(&clients, &args.node, &config).await?;
+    let mut out = String::new();
+    if let drain::Cordon::Foreign { by } = &report.cordon {
+        out += &format!(
+            "node/{} was already cordoned by {}; it stays cordoned after the drain\n",
+            args.node,
+            by.as_deref().unwrap_or("someone else")
+        );
+    } else {
+        out += &format!("node/{} cordoned\n", args.node);
+    }
+    for w in &report.warnings {
+        out += &format!("Warning: {w}\n");
+    }
+    for pod in &report.evicted {
+        out += &format!("evicted pod/{pod}\n");
+    }
+    if report.budget_waits > 0 {
+        out += &format!("waited on PodDisruptionBudgets {} time(s)\n", report.budget_waits);
+    }
+    out += &format!("node/{} drained\n", args.node);
+    output::print(&out)?;
+    Ok(Outcome::Ok)
+}
+
+pub async fn uncordon(args: &UncordonArgs) -> Result<Outcome, CliError> {
+    let clients = connect(&args.cluster).await?;
+    match drain::uncordon(&clients.api, &args.node, &args.run_id, args.force).await? {
+        Uncordon::Done => output::print(&format!("node/{} uncordoned\n", args.node))?,
+        Uncordon::NotCordoned => output::print(&format!("node/{} already uncordoned\n", args.node))?,
+    }
+    Ok(Outcome::Ok)
+}
+
+#[derive(Debug, Serialize)]
+struct CheckReport {
+    cluster_version: String,
+    violations: Vec<kubeladder_core::cluster::StateViolation>,
+    gates: Vec<health::Gate>,
+    removed_apis: Vec<removed_apis::Finding>,
+}
+
+pub async fn check(args: &CheckArgs) -> Result<Outcome, CliError> {
+    let data = ReleaseData::embedded()?;
+    let to = match args.to {
+        Some(target) => target.resolve(data, kubeladder_core::path::PathOptions::default())?.minor(),
+        None => Target::Latest.resolve(data, kubeladder_core::path::PathOptions::default())?.minor(),
+    };
+    let clients = connect(&args.cluster).await?;
+    let inv = Inventory::read(&clients.api).await?;
+    let report = CheckReport {
+        cluster_version: inv.cluster_version.to_string(),
+        violations: inv.cluster_state().violations(),
+        gates: vec![health::apiserver_ready(&clients.api).await, health::control_planes_ready(&inv)],
+        removed_apis: removed_apis::scan(&clients.api, data, inv.cluster_version.minor(), to).await?,
+    };
+    let problems =
+        !report.violations.is_empty() || report.gates.iter().any(|g| !g.passed) || !report.removed_apis.is_empty();
+    match args.output {
+        Format::Json => output::print_json(&report)?,
+        Format::Table => {
+            let mut out = format!("Cluster {}; removed APIs checked up to {to}.\n\n", report.cluster_version);
+            out += &output::table(
+                &["GATE", "RESULT", "DETAIL"],
+                report.gates.iter().map(|g| {
+                    vec![g.name.clone(), if g.passed { "ok" } else { "FAILED" }.to_owned(), g.message.clone()]
+                }),
+            );
+            out += "\n";
+            if report.violations.is_empty() {
+                out += "Skew policy: no violations.\n";
+            } else {
+                for v in &report.violations {
+                    out += &format!("Skew violation: {}\n", v.message);
+                }
+            }
+            if report.removed_apis.is_empty() {
+                out += "Removed APIs: none in use.\n";
+            } else {
+                out += "\n";
+                out += &output::table(
+                    &["REMOVED IN", "KIND", "OBJECT", "API VERSION", "SOURCE", "USE INSTEAD"],
+                    report.removed_apis.iter().map(|f| {
+                        vec![
+                            f.removed_in.to_string(),
+                            f.kind.clone(),
+                            f.namespace.as_ref().map_or_else(|| f.name.clone(), |ns| format!("{ns}/{}", f.name)),
+                            f.api_version.clone(),
+                            f.source.to_string(),
+                            f.replacement.clone().unwrap_or_else(|| "(no successor)".to_owned()),
+                        ]
+                    }),
+                );
+            }
+            output::print(&out)?;
+        }
+    }
+    Ok(if problems { Outcome::Violations } else { Outcome::Ok })
+}

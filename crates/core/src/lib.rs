@@ -32,6 +32,7 @@ pub mod checks;
 pub mod cluster;
 pub mod drain;
 pub mod error;
+pub mod forecast;
 pub mod journal;
 pub mod package;
 pub mod path;

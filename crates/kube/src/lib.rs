@@ -12,5 +12,6 @@ pub mod health;
 pub mod inventory;
 pub mod lock;
 pub mod removed_apis;
+pub mod workload;
 
 pub use error::KubeError;

@@ -1,0 +1,208 @@
+//! The workload as the window and the checks see it: each node's evictable pods (requests,
+//! budgets), each schedulable node's free allocatable, and each budget's room - read with
+//! three list calls however large the cluster.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::Client;
+use kube::api::{Api, ListParams};
+use kubeladder_core::checks::BudgetFacts;
+use kubeladder_core::drain::{self as core_drain, Decision, DrainOptions};
+use kubeladder_core::window::{Candidate, PodDemand, Resources, WindowState};
+
+use crate::budgets::{self, Budget};
+use crate::drain::{pod_facts, pod_key};
+use crate::error::KubeError;
+
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadView {
+    /// Every node's pods a drain would move, with their requests and budgets.
+    pub candidates: Vec<Candidate>,
+    /// Free allocatable of schedulable, Ready nodes.
+    pub free: BTreeMap<String, Resources>,
+    pub budgets: Vec<Budget>,
+    pub budget_facts: Vec<BudgetFacts>,
+}
+
+impl WorkloadView {
+    pub async fn read(client: &Client, options: DrainOptions) -> Result<Self, KubeError> {
+        let nodes = Api::<Node>::all(client.clone())
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| KubeError::api("list nodes", e))?
+            .items;
+        let pods = Api::<Pod>::all(client.clone())
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| KubeError::api("list pods", e))?
+            .items;
+        let policy = budgets::policy_version(client).await?;
+        let budgets = budgets::list(client, &policy).await?;
+        Ok(Self::from_objects(&nodes, &pods, budgets, options))
+    }
+
+    pub fn from_objects(nodes: &[Node], pods: &[Pod], budgets: Vec<Budget>, options: DrainOptions) -> Self {
+        let daemonsets = BTreeSet::new();
+        let mut by_node: BTreeMap<String, Vec<PodDemand>> = BTreeMap::new();
+        let mut used: BTreeMap<String, Resources> = BTreeMap::new();
+        let mut budget_nodes: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+        for pod in pods {
+            let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else { continue };
+            let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
+            if phase == "Succeeded" || phase == "Failed" {
+                continue;
+            }
+            let requests = pod_requests(pod);
+            let u = used.entry(node.clone()).or_default();
+            u.cpu_millis += requests.cpu_millis;
+            u.memory_bytes += requests.memory_bytes;
+            let ns = pod.metadata.namespace.clone().unwrap_or_default();
+            let labels = pod.metadata.labels.clone().unwrap_or_default();
+            let pod_budgets: Vec<String> =
+                budgets.iter().filter(|b| b.selects(&ns, &labels)).map(Budget::key).collect();
+            for b in &pod_budgets {
+                let entry = budget_nodes.entry(b.clone()).or_default();
+                entry.0.insert(node.clone());
+                entry.1 += 1;
+            }
+            // Only pods the drain would move count (DaemonSet pods are assumed present:
+            // their DaemonSet existence does not matter for what moves).
+            let facts = pod_facts(pod, &daemonsets);
+            let facts = kubeladder_core::drain::PodFacts { controller_exists: true, ..facts };
+            if matches!(core_drain::classify(&facts, options), Decision::Evict { .. }) {
+                by_node.entry(node).or_default().push(PodDemand { name: pod_key(pod), requests, budgets: pod_budgets });
+            }
+        }
+        let mut free = BTreeMap::new();
+        let mut candidates = Vec::new();
+        for node in nodes {
+            let name = node.metadata.name.clone().unwrap_or_default();
+            candidates.push(Candidate { node: name.clone(), pods: by_node.remove(&name).unwrap_or_default() });
+            let schedulable = !node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+            let status = node.status.clone().unwrap_or_default();
+            let ready = status.conditions.unwrap_or_default().iter().any(|c| c.type_ == "Ready" && c.status == "True");
+            let tainted = node
+                .spec
+                .as_ref()
+                .and_then(|s| s.taints.as_ref())
+                .is_some_and(|t| t.iter().any(|t| t.effect == "NoSchedule"));
+            if schedulable && ready && !tainted {
+                let alloc = status.allocatable.unwrap_or_default();
+                let total = Resources {
+                    cpu_millis: alloc.get("cpu").map_or(0, |q| cpu_millis(q).unwrap_or(0)),
+                    memory_bytes: alloc.get("memory").map_or(0, |q| bytes(q).unwrap_or(0)),
+                };
+                let u = used.get(&name).copied().unwrap_or_default();
+                free.insert(
+                    name,
+                    Resources {
+                        cpu_millis: total.cpu_millis.saturating_sub(u.cpu_millis),
+                        memory_bytes: total.memory_bytes.saturating_sub(u.memory_bytes),
+                    },
+                );
+            }
+        }
+        let budget_facts = budgets
+            .iter()
+            .map(|b| {
+                let (nodes, pods) = budget_nodes.get(&b.key()).cloned().unwrap_or_default();
+                BudgetFacts { name: b.key(), disruptions_allowed: b.disruptions_allowed, nodes, pods }
+            })
+            .collect();
+        Self { candidates, free, budgets, budget_facts }
+    }
+
+    /// The window as observed: `limit`, unavailable nodes given, budget room from status.
+    pub fn window(&self, limit: usize, unavailable: BTreeSet<String>) -> WindowState {
+        WindowState {
+            limit,
+            unavailable,
+            budget_room: self
+                .budgets
+                .iter()
+                .map(|b| (b.key(), u32::try_from(b.disruptions_allowed.max(0)).unwrap_or(u32::MAX)))
+                .collect(),
+            free: self.free.clone(),
+        }
+    }
+}
+
+fn pod_requests(pod: &Pod) -> Resources {
+    let mut total = Resources::default();
+    for c in pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default() {
+        if let Some(req) = c.resources.as_ref().and_then(|r| r.requests.as_ref()) {
+            total.cpu_millis += req.get("cpu").and_then(cpu_millis).unwrap_or(0);
+            total.memory_bytes += req.get("memory").and_then(bytes).unwrap_or(0);
+        }
+    }
+    total
+}
+
+/// `250m` -> 250, `2` -> 2000, `0.5` -> 500.
+pub fn cpu_millis(q: &Quantity) -> Option<u64> {
+    let s = q.0.trim();
+    if let Some(m) = s.strip_suffix('m') {
+        return m.parse().ok();
+    }
+    let v: f64 = s.parse().ok()?;
+    if v < 0.0 {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked non-negative, rounded
+    Some((v * 1000.0).round() as u64)
+}
+
+/// Binary and decimal suffixes of Kubernetes quantities.
+const UNITS: [(&str, u64); 12] = [
+    ("Ki", 1 << 10),
+    ("Mi", 1 << 20),
+    ("Gi", 1 << 30),
+    ("Ti", 1 << 40),
+    ("Pi", 1 << 50),
+    ("Ei", 1 << 60),
+    ("k", 1_000),
+    ("M", 1_000_000),
+    ("G", 1_000_000_000),
+    ("T", 1_000_000_000_000),
+    ("P", 1_000_000_000_000_000),
+    ("E", 1_000_000_000_000_000_000),
+];
+
+/// `128Mi`, `1Gi`, `500M`, `1e9`, `1024` -> bytes.
+pub fn bytes(q: &Quantity) -> Option<u64> {
+    let s = q.0.trim();
+    for (suffix, factor) in UNITS {
+        if let Some(n) = s.strip_suffix(suffix) {
+            return n.parse::<u64>().ok().and_then(|n| n.checked_mul(factor));
+        }
+    }
+    let v: f64 = s.parse().ok()?;
+    if v < 0.0 {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked non-negative
+    Some(v as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> Quantity {
+        Quantity(s.to_owned())
+    }
+
+    #[test]
+    fn quantities() {
+        assert_eq!(cpu_millis(&q("250m")), Some(250));
+        assert_eq!(cpu_millis(&q("2")), Some(2000));
+        assert_eq!(cpu_millis(&q("0.5")), Some(500));
+        assert_eq!(bytes(&q("128Mi")), Some(128 << 20));
+        assert_eq!(bytes(&q("1Gi")), Some(1 << 30));
+        assert_eq!(bytes(&q("500M")), Some(500_000_000));
+        assert_eq!(bytes(&q("1e9")), Some(1_000_000_000));
+        assert_eq!(bytes(&q("x")), None);
+    }
+}

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Drain(args) => commands::cluster::block_on(commands::cluster::drain(&args)),
         Command::Uncordon(args) => commands::cluster::block_on(commands::cluster::uncordon(&args)),
         Command::Check(args) => commands::cluster::block_on(commands::cluster::check(&args)),
+        Command::Plan(args) => commands::cluster::block_on(commands::plan::run(&args)),
     };
     match result {
         Ok(code) => code.into(),
@@ -39,6 +40,8 @@ pub enum Outcome {
     Ok,
     /// 1: the command ran and found policy violations.
     Violations,
+    /// 3: `plan` found blockers.
+    Blockers,
 }
 
 impl From<Outcome> for ExitCode {
@@ -46,6 +49,7 @@ impl From<Outcome> for ExitCode {
         match outcome {
             Outcome::Ok => ExitCode::SUCCESS,
             Outcome::Violations => ExitCode::from(1),
+            Outcome::Blockers => ExitCode::from(3),
         }
     }
 }

@@ -15,6 +15,8 @@ pub enum Format {
     Table,
     /// One JSON document (stable field names, see --help).
     Json,
+    /// The same document as YAML.
+    Yaml,
 }
 
 /// A kubectl-style table: upper-case headers, columns separated by three spaces, no
@@ -43,6 +45,15 @@ where
     out
 }
 
+/// Print `value` in the chosen format; `table` renders it for people.
+pub fn emit<T: Serialize>(format: Format, value: &T, table: impl FnOnce() -> String) -> Result<(), CliError> {
+    match format {
+        Format::Json => print_json(value),
+        Format::Yaml => print_yaml(value),
+        Format::Table => print(&table()),
+    }
+}
+
 /// Print text to stdout.
 pub fn print(text: &str) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
@@ -55,6 +66,12 @@ pub fn print(text: &str) -> Result<(), CliError> {
 pub fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
     print(&(text + "\n"))
+}
+
+/// Print a value as YAML.
+pub fn print_yaml<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_saphyr::to_string(value).map_err(std::io::Error::other)?;
+    print(&text)
 }
 
 /// `1.18, 1.19, 1.20` - or `-` for nothing.

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::Outcome;
 use crate::args::{CheckArgs, ClusterArgs, DrainArgs, InventoryArgs, UncordonArgs};
 use crate::error::CliError;
-use crate::output::{self, Format};
+use crate::output;
 
 /// Run an async command on a runtime made for it.
 pub fn block_on<F: Future<Output = Result<Outcome, CliError>>>(future: F) -> Result<Outcome, CliError> {
@@ -34,10 +34,7 @@ async fn connect(cluster: &ClusterArgs) -> Result<Clients, CliError> {
 pub async fn inventory(args: &InventoryArgs) -> Result<Outcome, CliError> {
     let clients = connect(&args.cluster).await?;
     let inv = Inventory::read(&clients.api).await?;
-    match args.output {
-        Format::Json => output::print_json(&inv)?,
-        Format::Table => output::print(&render_inventory(&inv))?,
-    }
+    output::emit(args.output, &inv, || render_inventory(&inv))?;
     Ok(Outcome::Ok)
 }
 
@@ -164,44 +161,42 @@ pub async fn check(args: &CheckArgs) -> Result<Outcome, CliError> {
     };
     let problems =
         !report.violations.is_empty() || report.gates.iter().any(|g| !g.passed) || !report.removed_apis.is_empty();
-    match args.output {
-        Format::Json => output::print_json(&report)?,
-        Format::Table => {
-            let mut out = format!("Cluster {}; removed APIs checked up to {to}.\n\n", report.cluster_version);
+    output::emit(args.output, &report, || {
+        let mut out = format!("Cluster {}; removed APIs checked up to {to}.\n\n", report.cluster_version);
+        out += &output::table(
+            &["GATE", "RESULT", "DETAIL"],
+            report
+                .gates
+                .iter()
+                .map(|g| vec![g.name.clone(), if g.passed { "ok" } else { "FAILED" }.to_owned(), g.message.clone()]),
+        );
+        out += "\n";
+        if report.violations.is_empty() {
+            out += "Skew policy: no violations.\n";
+        } else {
+            for v in &report.violations {
+                out += &format!("Skew violation: {}\n", v.message);
+            }
+        }
+        if report.removed_apis.is_empty() {
+            out += "Removed APIs: none in use.\n";
+        } else {
+            out += "\n";
             out += &output::table(
-                &["GATE", "RESULT", "DETAIL"],
-                report.gates.iter().map(|g| {
-                    vec![g.name.clone(), if g.passed { "ok" } else { "FAILED" }.to_owned(), g.message.clone()]
+                &["REMOVED IN", "KIND", "OBJECT", "API VERSION", "SOURCE", "USE INSTEAD"],
+                report.removed_apis.iter().map(|f| {
+                    vec![
+                        f.removed_in.to_string(),
+                        f.kind.clone(),
+                        f.namespace.as_ref().map_or_else(|| f.name.clone(), |ns| format!("{ns}/{}", f.name)),
+                        f.api_version.clone(),
+                        f.source.to_string(),
+                        f.replacement.clone().unwrap_or_else(|| "(no successor)".to_owned()),
+                    ]
                 }),
             );
-            out += "\n";
-            if report.violations.is_empty() {
-                out += "Skew policy: no violations.\n";
-            } else {
-                for v in &report.violations {
-                    out += &format!("Skew violation: {}\n", v.message);
-                }
-            }
-            if report.removed_apis.is_empty() {
-                out += "Removed APIs: none in use.\n";
-            } else {
-                out += "\n";
-                out += &output::table(
-                    &["REMOVED IN", "KIND", "OBJECT", "API VERSION", "SOURCE", "USE INSTEAD"],
-                    report.removed_apis.iter().map(|f| {
-                        vec![
-                            f.removed_in.to_string(),
-                            f.kind.clone(),
-                            f.namespace.as_ref().map_or_else(|| f.name.clone(), |ns| format!("{ns}/{}", f.name)),
-                            f.api_version.clone(),
-                            f.source.to_string(),
-                            f.replacement.clone().unwrap_or_else(|| "(no successor)".to_owned()),
-                        ]
-                    }),
-                );
-            }
-            output::print(&out)?;
         }
-    }
+        out
+    })?;
     Ok(if problems { Outcome::Violations } else { Outcome::Ok })
 }

@@ -2,5 +2,6 @@
 
 pub mod cluster;
 pub mod path;
+pub mod plan;
 pub mod skew;
 pub mod versions;

@@ -7,16 +7,13 @@ use kubeladder_core::release::ReleaseData;
 use crate::Outcome;
 use crate::args::PathArgs;
 use crate::error::CliError;
-use crate::output::{self, Format};
+use crate::output;
 
 pub fn run(args: &PathArgs) -> Result<Outcome, CliError> {
     let data = ReleaseData::embedded()?;
     let options = PathOptions { allow_prerelease: args.allow_prerelease, allow_downgrade: args.allow_downgrade };
     let path = path::upgrade_path(data, args.from, args.to, options)?;
-    match args.output {
-        Format::Json => output::print_json(&path)?,
-        Format::Table => output::print(&render(data, &path))?,
-    }
+    output::emit(args.output, &path, || render(data, &path))?;
     Ok(Outcome::Ok)
 }
 

@@ -5,14 +5,11 @@ use kubeladder_core::skew::{self, Component, Instance, SkewReport};
 use crate::Outcome;
 use crate::args::SkewArgs;
 use crate::error::CliError;
-use crate::output::{self, Format};
+use crate::output;
 
 pub fn run(args: &SkewArgs) -> Result<Outcome, CliError> {
     let report = skew::evaluate(&instances(args))?;
-    match args.output {
-        Format::Json => output::print_json(&report)?,
-        Format::Table => output::print(&render(&report))?,
-    }
+    output::emit(args.output, &report, || render(&report))?;
     Ok(if report.violations.is_empty() { Outcome::Ok } else { Outcome::Violations })
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::Outcome;
 use crate::args::VersionsArgs;
 use crate::error::CliError;
-use crate::output::{self, Format};
+use crate::output;
 
 #[derive(Debug, Serialize)]
 struct Row<'a> {
@@ -43,13 +43,8 @@ impl<'a> Row<'a> {
 pub fn run(args: &VersionsArgs) -> Result<Outcome, CliError> {
     let data = ReleaseData::embedded()?;
     let date = args.date.unwrap_or_else(today);
-    match args.output {
-        Format::Json => {
-            let rows: Vec<Row<'_>> = data.releases().iter().map(|r| Row::new(r, date)).collect();
-            output::print_json(&rows)?;
-        }
-        Format::Table => output::print(&render(data, date))?,
-    }
+    let rows: Vec<Row<'_>> = data.releases().iter().map(|r| Row::new(r, date)).collect();
+    output::emit(args.output, &rows, || render(data, date))?;
     Ok(Outcome::Ok)
 }
 

@@ -46,6 +46,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Show the whole upgrade before doing it: versions per hop and node, checks, forecast
     Plan(PlanArgs),
+    /// Show the progress recorded in a run's journal
+    Status(StatusArgs),
 }
 
 fn minor(text: &str) -> Result<Minor, String> {
@@ -294,4 +296,18 @@ impl From<Workers> for kubeladder_core::plan::WorkerStrategy {
 
 fn max_unavailable(text: &str) -> Result<kubeladder_core::window::MaxUnavailable, String> {
     text.parse()
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Reads the journal without locking or changing it, so it works while a run is going on. \
+A step shown as \"in doubt\" was started but never recorded as finished (the run stopped or crashed during it); \
+`kubeladder resume` re-checks it before doing anything.\n\n\
+Examples:\n  kubeladder status --state-dir ~/.local/state/kubeladder/<cluster-uid>\n  kubeladder status --state-dir DIR -o json")]
+pub struct StatusArgs {
+    /// The run's journal directory
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: std::path::PathBuf,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: Format,
 }

@@ -10,6 +10,10 @@ pub enum CliError {
     #[error(transparent)]
     Kube(#[from] kubeladder_kube::KubeError),
 
+    /// Reading or writing the journal failed.
+    #[error(transparent)]
+    Journal(#[from] kubeladder_orchestrator::OrchestratorError),
+
     /// The async runtime could not start.
     #[error("cannot start: {0}")]
     Runtime(String),

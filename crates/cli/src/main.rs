@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Uncordon(args) => commands::cluster::block_on(commands::cluster::uncordon(&args)),
         Command::Check(args) => commands::cluster::block_on(commands::cluster::check(&args)),
         Command::Plan(args) => commands::cluster::block_on(commands::plan::run(&args)),
+        Command::Status(args) => commands::status::run(&args),
     };
     match result {
         Ok(code) => code.into(),
@@ -57,8 +58,10 @@ impl From<Outcome> for ExitCode {
 impl CliError {
     fn exit_code(&self) -> ExitCode {
         match self {
-            Self::Core(_) | Self::Kube(kubeladder_kube::KubeError::Kubeconfig(_)) => ExitCode::from(2),
-            Self::Kube(_) | Self::Runtime(_) | Self::Output(_) => ExitCode::from(1),
+            Self::Core(_)
+            | Self::Kube(kubeladder_kube::KubeError::Kubeconfig(_))
+            | Self::Journal(kubeladder_orchestrator::OrchestratorError::NoJournal(_)) => ExitCode::from(2),
+            Self::Kube(_) | Self::Journal(_) | Self::Runtime(_) | Self::Output(_) => ExitCode::from(1),
         }
     }
 }

@@ -183,3 +183,49 @@ fn help_teaches_with_examples() {
         assert!(stdout.contains(&format!("kubeladder {cmd}")), "{cmd} --help shows no invocation");
     }
 }
+
+#[test]
+fn status_reads_a_journal_without_locking_it() {
+    use kubeladder_core::journal::{Event, FORMAT, Header};
+    use kubeladder_core::path::{PathOptions, Target, upgrade_path};
+    use kubeladder_core::plan::{WorkerStrategy, plan, uniform_cluster};
+    use kubeladder_core::release::ReleaseData;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let from = kubeladder_core::KubeVersion::parse("v1.28.15").unwrap();
+    let path =
+        upgrade_path(ReleaseData::embedded().unwrap(), from, Target::parse("1.29").unwrap(), PathOptions::default())
+            .unwrap();
+    let p = plan(&uniform_cluster(from, 1, 2), &path, WorkerStrategy::Follow).unwrap();
+    let header = Header {
+        format: FORMAT,
+        run_id: "run-42".to_owned(),
+        cluster_uid: "uid-1".to_owned(),
+        created_at: "t".to_owned(),
+        plan: p.clone(),
+    };
+    // The journal stays open (and locked) while status reads it, as during a run.
+    let mut journal = kubeladder_orchestrator::Journal::create(tmp.path(), header).unwrap();
+    let ids: Vec<String> = p.steps().map(|s| s.id.clone()).collect();
+    for id in &ids[..3] {
+        journal.record(Event::StepStarted { step: id.clone() }).unwrap();
+        journal.record(Event::StepFinished { step: id.clone(), skipped: false }).unwrap();
+    }
+    journal.record(Event::StepStarted { step: ids[3].clone() }).unwrap();
+    journal.record(Event::NodeCordoned { node: "worker-1".to_owned() }).unwrap();
+
+    let dir = tmp.path().to_str().unwrap();
+    let (code, stdout, stderr) = kubeladder(&["status", "--state-dir", dir]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(stdout);
+    let (code, v) = json(&["status", "--state-dir", dir, "-o", "json"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["steps_done"], 3);
+    assert_eq!(v["in_doubt"][0], ids[3].as_str());
+    assert_eq!(v["next_step"], ids[3].as_str());
+    assert_eq!(v["cordoned_by_this_run"][0], "worker-1");
+
+    let (code, _, stderr) = kubeladder(&["status", "--state-dir", "/nonexistent/kubeladder"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("holds no journal"), "{stderr}");
+}

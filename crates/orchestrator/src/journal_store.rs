@@ -96,6 +96,9 @@ impl Journal {
 /// Read a journal without locking or changing it (for `status`): header and progress as
 /// of the last durable record. A torn tail is ignored, not repaired.
 pub fn inspect(dir: &Path) -> Result<(Header, Progress), OrchestratorError> {
+    if !dir.join(HEADER).exists() {
+        return Err(OrchestratorError::NoJournal(dir.to_owned()));
+    }
     let header: Header = read_json(&dir.join(HEADER))?;
     check_format(dir, &header)?;
     let mut progress: Progress = read_json(&dir.join(STATE))?;

@@ -4,4 +4,5 @@ pub mod cluster;
 pub mod path;
 pub mod plan;
 pub mod skew;
+pub mod status;
 pub mod versions;

@@ -135,7 +135,17 @@ impl ClusterState {
             });
             return out;
         };
-        let mut push = |component: Component, node: &NodeState, version: Minor, result: Result<(), (Rule, String)>| {
+        for node in &self.nodes {
+            out.extend(self.node_violations(node, apiservers));
+        }
+        out
+    }
+
+    /// Violations of one node's components against `apiservers` (the cluster's, computed
+    /// once by the caller): what a step on that node alone can change.
+    pub fn node_violations(&self, node: &NodeState, apiservers: Apiservers) -> Vec<StateViolation> {
+        let mut out = Vec::new();
+        let mut push = |component: Component, version: Minor, result: Result<(), (Rule, String)>| {
             if let Err((rule, message)) = result {
                 out.push(StateViolation {
                     component,
@@ -146,25 +156,22 @@ impl ClusterState {
                 });
             }
         };
-        let proxy = self.kube_proxy.map(|v| v.minor());
-        for node in &self.nodes {
-            if let Some(pods) = &node.static_pods {
-                let local = Apiservers { oldest: pods.apiserver.minor(), newest: pods.apiserver.minor() };
-                let api = pods.apiserver.minor();
-                push(Component::KubeApiserver, node, api, apiservers.check(Component::KubeApiserver, api));
-                for (component, version) in [
-                    (Component::KubeControllerManager, pods.controller_manager.minor()),
-                    (Component::KubeScheduler, pods.scheduler.minor()),
-                ] {
-                    push(component, node, version, local.check(component, version));
-                }
+        if let Some(pods) = &node.static_pods {
+            let api = pods.apiserver.minor();
+            let local = Apiservers { oldest: api, newest: api };
+            push(Component::KubeApiserver, api, apiservers.check(Component::KubeApiserver, api));
+            for (component, version) in [
+                (Component::KubeControllerManager, pods.controller_manager.minor()),
+                (Component::KubeScheduler, pods.scheduler.minor()),
+            ] {
+                push(component, version, local.check(component, version));
             }
-            let kubelet = node.kubelet.minor();
-            push(Component::Kubelet, node, kubelet, apiservers.check(Component::Kubelet, kubelet));
-            if let Some(proxy) = proxy {
-                push(Component::KubeProxy, node, proxy, apiservers.check(Component::KubeProxy, proxy));
-                push(Component::KubeProxy, node, proxy, skew::check_kube_proxy_against_kubelet(proxy, kubelet));
-            }
+        }
+        let kubelet = node.kubelet.minor();
+        push(Component::Kubelet, kubelet, apiservers.check(Component::Kubelet, kubelet));
+        if let Some(proxy) = self.kube_proxy.map(|v| v.minor()) {
+            push(Component::KubeProxy, proxy, apiservers.check(Component::KubeProxy, proxy));
+            push(Component::KubeProxy, proxy, skew::check_kube_proxy_against_kubelet(proxy, kubelet));
         }
         out
     }

@@ -98,6 +98,21 @@ pub enum JournalError {
     UnknownStep(String),
 }
 
+/// The step ids of a plan, for constant-time "is this step in the plan?" while replaying
+/// hundreds of thousands of records.
+#[derive(Debug, Clone, Default)]
+pub struct StepIds(std::collections::HashSet<String>);
+
+impl StepIds {
+    pub fn of(plan: &Plan) -> Self {
+        Self(plan.steps().map(|s| s.id.clone()).collect())
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.contains(id)
+    }
+}
+
 /// What the executor should do with a step on resume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next<'a> {
@@ -110,14 +125,14 @@ pub enum Next<'a> {
 impl Progress {
     /// Apply one record. Records must come in `seq` order; a replayed record (seq already
     /// applied) is ignored, which makes loading "snapshot + log" idempotent.
-    pub fn apply(&mut self, plan: &Plan, record: &Record) -> Result<(), JournalError> {
+    pub fn apply(&mut self, steps: &StepIds, record: &Record) -> Result<(), JournalError> {
         if record.seq <= self.seq {
             return Ok(());
         }
         if record.seq != self.seq + 1 {
             return Err(JournalError::OutOfOrder { expected_after: self.seq, got: record.seq });
         }
-        let known = |step: &str| plan.steps().any(|s| s.id == step);
+        let known = |step: &str| steps.contains(step);
         match &record.event {
             Event::StepStarted { step } | Event::StepFinished { step, .. } | Event::StepFailed { step, .. }
                 if !known(step) =>
@@ -196,6 +211,10 @@ mod tests {
         plan(&uniform_cluster(from, 1, 2), &path, WorkerStrategy::Follow).unwrap()
     }
 
+    fn ids(plan: &Plan) -> StepIds {
+        StepIds::of(plan)
+    }
+
     fn rec(seq: u64, event: Event) -> Record {
         Record { seq, at: format!("t{seq}"), event }
     }
@@ -206,16 +225,16 @@ mod tests {
         let first = plan.steps().next().unwrap().id.clone();
         let mut p = Progress::default();
         assert_eq!(p.next(&plan), Some(Next::Run(first.as_str())));
-        p.apply(&plan, &rec(1, Event::StepStarted { step: first.clone() })).unwrap();
+        p.apply(&ids(&plan), &rec(1, Event::StepStarted { step: first.clone() })).unwrap();
         assert_eq!(p.next(&plan), Some(Next::Recheck(first.as_str())));
         assert_eq!(p.in_doubt(), [first.as_str()]);
-        p.apply(&plan, &rec(2, Event::StepFinished { step: first.clone(), skipped: false })).unwrap();
+        p.apply(&ids(&plan), &rec(2, Event::StepFinished { step: first.clone(), skipped: false })).unwrap();
         assert!(p.in_doubt().is_empty());
         let second = plan.steps().nth(1).unwrap().id.as_str();
         assert_eq!(p.next(&plan), Some(Next::Run(second)));
-        p.apply(&plan, &rec(3, Event::NodeCordoned { node: "worker-1".to_owned() })).unwrap();
-        p.apply(&plan, &rec(4, Event::NodeForeignCordon { node: "worker-2".to_owned() })).unwrap();
-        p.apply(&plan, &rec(5, Event::NodeUncordoned { node: "worker-1".to_owned() })).unwrap();
+        p.apply(&ids(&plan), &rec(3, Event::NodeCordoned { node: "worker-1".to_owned() })).unwrap();
+        p.apply(&ids(&plan), &rec(4, Event::NodeForeignCordon { node: "worker-2".to_owned() })).unwrap();
+        p.apply(&ids(&plan), &rec(5, Event::NodeUncordoned { node: "worker-1".to_owned() })).unwrap();
         assert!(p.cordoned_by_us.is_empty());
         assert!(p.foreign_cordons.contains("worker-2"));
     }
@@ -225,16 +244,16 @@ mod tests {
         let plan = small_plan();
         let first = plan.steps().next().unwrap().id.clone();
         let mut p = Progress::default();
-        p.apply(&plan, &rec(1, Event::StepStarted { step: first.clone() })).unwrap();
+        p.apply(&ids(&plan), &rec(1, Event::StepStarted { step: first.clone() })).unwrap();
         let snapshot = p.clone();
-        p.apply(&plan, &rec(1, Event::StepStarted { step: first })).unwrap();
+        p.apply(&ids(&plan), &rec(1, Event::StepStarted { step: first })).unwrap();
         assert_eq!(p, snapshot);
         assert_eq!(
-            p.apply(&plan, &rec(3, Event::RunFinished)),
+            p.apply(&ids(&plan), &rec(3, Event::RunFinished)),
             Err(JournalError::OutOfOrder { expected_after: 1, got: 3 })
         );
         assert_eq!(
-            p.apply(&plan, &rec(2, Event::StepStarted { step: "h9/x/drain".to_owned() })),
+            p.apply(&ids(&plan), &rec(2, Event::StepStarted { step: "h9/x/drain".to_owned() })),
             Err(JournalError::UnknownStep("h9/x/drain".to_owned()))
         );
     }
@@ -245,7 +264,7 @@ mod tests {
         let mut p = Progress::default();
         for (i, step) in plan.steps().enumerate() {
             let seq = u64::try_from(i).unwrap() + 1;
-            p.apply(&plan, &rec(seq, Event::StepFinished { step: step.id.clone(), skipped: false })).unwrap();
+            p.apply(&ids(&plan), &rec(seq, Event::StepFinished { step: step.id.clone(), skipped: false })).unwrap();
         }
         assert_eq!(p.next(&plan), None);
         assert_eq!(p.done_count(), plan.steps().count());

@@ -234,7 +234,7 @@ pub fn plan(state: &ClusterState, path: &UpgradePath, strategy: WorkerStrategy) 
     let control_planes: Vec<String> = state.control_planes().map(|n| n.name.clone()).collect();
     let mut hops = Vec::new();
     let mut notes = Vec::new();
-    let mut sim = Simulation { state: state.clone(), notes: &mut notes };
+    let mut sim = Simulation::new(state.clone(), &mut notes);
     for (index, hop) in path.hops.iter().enumerate() {
         let next_target = path.hops.get(index + 1).map(|h| h.to);
         let tolerated = skew::kubeadm_kubelet_skew(hop.to.minor());
@@ -281,7 +281,7 @@ pub fn plan(state: &ClusterState, path: &UpgradePath, strategy: WorkerStrategy) 
         let mut workers = Vec::new();
         let worker_names: Vec<String> = sim.state.workers().map(|w| w.name.clone()).collect();
         for name in worker_names {
-            let kubelet = sim.state.node(&name).map_or(hop.to, |n| n.kubelet);
+            let kubelet = sim.node(&name).map_or(hop.to, |n| n.kubelet);
             if kubelet >= hop.to || !must_upgrade_worker(strategy, kubelet, next_target) {
                 continue;
             }
@@ -346,9 +346,23 @@ fn must_upgrade_worker(strategy: WorkerStrategy, kubelet: KubeVersion, next_targ
 }
 
 /// Replays steps on a copy of the cluster state and checks every intermediate state.
+/// Linear in the cluster size: steps that change no version are not re-checked, a kubelet
+/// restart re-checks its own node only, and control-plane steps re-check everything.
 struct Simulation<'a> {
     state: ClusterState,
+    index: std::collections::HashMap<String, usize>,
     notes: &'a mut Vec<PlanNote>,
+}
+
+impl<'a> Simulation<'a> {
+    fn new(state: ClusterState, notes: &'a mut Vec<PlanNote>) -> Self {
+        let index = state.nodes.iter().enumerate().map(|(i, n)| (n.name.clone(), i)).collect();
+        Self { state, index, notes }
+    }
+
+    fn node(&self, name: &str) -> Option<&NodeState> {
+        self.index.get(name).map(|&i| &self.state.nodes[i])
+    }
 }
 
 impl Simulation<'_> {
@@ -368,7 +382,19 @@ impl Simulation<'_> {
             }
         }
         self.effect(step);
-        for v in self.state.violations() {
+        let on_control_plane = self.node(&step.node).is_some_and(|n| n.role == Role::ControlPlane);
+        let violations = match &step.action {
+            // Static pods and the kube-proxy addon change: everything may be affected.
+            Action::KubeadmUpgradeApply { .. } => self.state.violations(),
+            Action::KubeadmUpgradeNode { .. } if on_control_plane => self.state.violations(),
+            Action::RestartKubelet { .. } => match (self.state.apiservers(), self.node(&step.node)) {
+                (Some(apiservers), Some(node)) => self.state.node_violations(node, apiservers),
+                _ => self.state.violations(),
+            },
+            // Packages, drains, waits and uncordons change no running version.
+            _ => Vec::new(),
+        };
+        for v in violations {
             if is_kubeadm_kube_proxy_bump(&v, hop) {
                 let message = format!(
                     "kubeadm {} updates the kube-proxy DaemonSet during `upgrade apply`, while other \
@@ -389,38 +415,32 @@ impl Simulation<'_> {
     }
 
     fn effect(&mut self, step: &Step) {
-        apply_effect(&mut self.state, step);
+        if let Some(&i) = self.index.get(&step.node) {
+            apply_effect_at(&mut self.state, i, step);
+        }
     }
 }
 
 /// What a step does to the versions and cordons of a cluster: the model every plan is
 /// proven against, and what a faithful executor must reproduce.
 pub fn apply_effect(state: &mut ClusterState, step: &Step) {
+    if let Some(i) = state.nodes.iter().position(|n| n.name == step.node) {
+        apply_effect_at(state, i, step);
+    }
+}
+
+/// [`apply_effect`] for the node at `index` in `state.nodes`.
+fn apply_effect_at(state: &mut ClusterState, index: usize, step: &Step) {
+    let is_cp = state.nodes[index].role == Role::ControlPlane;
     match &step.action {
         Action::KubeadmUpgradeApply { version } => {
             state.cluster_version = *version;
-            upgrade_static_pods(state, &step.node, *version, true);
+            upgrade_static_pods(state, index, *version, true);
         }
-        Action::KubeadmUpgradeNode { version }
-            if state.node(&step.node).is_some_and(|n| n.role == Role::ControlPlane) =>
-        {
-            upgrade_static_pods(state, &step.node, *version, false);
-        }
-        Action::RestartKubelet { version } => {
-            if let Some(node) = state.node_mut(&step.node) {
-                node.kubelet = *version;
-            }
-        }
-        Action::Drain => {
-            if let Some(node) = state.node_mut(&step.node) {
-                node.cordoned = true;
-            }
-        }
-        Action::Uncordon => {
-            if let Some(node) = state.node_mut(&step.node) {
-                node.cordoned = false;
-            }
-        }
+        Action::KubeadmUpgradeNode { version } if is_cp => upgrade_static_pods(state, index, *version, false),
+        Action::RestartKubelet { version } => state.nodes[index].kubelet = *version,
+        Action::Drain => state.nodes[index].cordoned = true,
+        Action::Uncordon => state.nodes[index].cordoned = false,
         _ => {}
     }
 }
@@ -428,10 +448,8 @@ pub fn apply_effect(state: &mut ClusterState, step: &Step) {
 /// Static pods of a control-plane node move to `version`; kubeadm then applies its addons
 /// (kube-proxy): before 1.28 in `upgrade apply` whatever the other apiservers run, from
 /// 1.28 on only once every apiserver runs the new version.
-fn upgrade_static_pods(state: &mut ClusterState, node: &str, version: KubeVersion, is_apply: bool) {
-    if let Some(node) = state.node_mut(node) {
-        node.static_pods = Some(StaticPods::all_at(version));
-    }
+fn upgrade_static_pods(state: &mut ClusterState, index: usize, version: KubeVersion, is_apply: bool) {
+    state.nodes[index].static_pods = Some(StaticPods::all_at(version));
     let all_new = state.control_planes().all(|n| n.static_pods.as_ref().is_some_and(|p| p.apiserver == version));
     let addons_now = if version.minor() < Minor::new(1, 28) { is_apply } else { all_new };
     if addons_now && state.kube_proxy.is_some() {
@@ -452,7 +470,7 @@ pub fn is_kubeadm_kube_proxy_bump(v: &crate::cluster::StateViolation, hop: &Hop)
 /// Every node's kubelet version after the plan, for checks and summaries.
 pub fn final_state(state: &ClusterState, plan: &Plan) -> ClusterState {
     let mut notes = Vec::new();
-    let mut sim = Simulation { state: state.clone(), notes: &mut notes };
+    let mut sim = Simulation::new(state.clone(), &mut notes);
     for step in plan.steps() {
         sim.effect(step);
     }
@@ -626,7 +644,7 @@ mod tests {
             match plan(&state, &path, strategy) {
                 Ok(p) => {
                     let mut sim_notes = Vec::new();
-                    let mut sim = Simulation { state: state.clone(), notes: &mut sim_notes };
+                    let mut sim = Simulation::new(state.clone(), &mut sim_notes);
                     for step in p.steps() {
                         let hop = Hop { from: p.hops[step.hop].from, to: p.hops[step.hop].to };
                         sim.effect(step);

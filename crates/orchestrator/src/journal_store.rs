@@ -1,7 +1,8 @@
 //! The journal on disk. A journal directory holds:
 //! - `header.json`: run id, cluster identity, the plan (written once, atomically);
 //! - `events.jsonl`: one [`Record`] per line, appended and fsynced before the next action;
-//! - `state.json`: a snapshot of [`Progress`], replaced atomically after every record;
+//! - `state.json`: a snapshot of [`Progress`], replaced atomically every 256 records and
+//!   at pauses, failures and the end (the log after it is replayed on open);
 //! - `lock`: held (flock) by the process running or inspecting the journal for writing.
 //!
 //! Crash safety: a record is durable once its line and newline are fsynced; the snapshot
@@ -14,7 +15,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use kubeladder_core::journal::{self, Event, Header, Progress, Record};
+use kubeladder_core::journal::{self, Event, Header, Progress, Record, StepIds};
 
 use crate::error::OrchestratorError;
 
@@ -23,11 +24,16 @@ const STATE: &str = "state.json";
 const EVENTS: &str = "events.jsonl";
 const LOCK: &str = "lock";
 
+/// Refresh the snapshot every this many records (and at pauses, failures and the end):
+/// the log is the truth, and opening replays what the snapshot lacks.
+const SNAPSHOT_EVERY: u64 = 256;
+
 /// An open, locked journal.
 #[derive(Debug)]
 pub struct Journal {
     dir: PathBuf,
     header: Header,
+    steps: StepIds,
     progress: Progress,
     events: File,
     _lock: File,
@@ -46,14 +52,20 @@ impl Journal {
         let events = open_events(dir)?;
         // The header is written last: a directory without it is not a journal yet.
         write_atomically(&dir.join(HEADER), &to_json(&header)?)?;
-        Ok(Self { dir: dir.to_owned(), header, progress, events, _lock: lock })
+        let steps = StepIds::of(&header.plan);
+        Ok(Self { dir: dir.to_owned(), header, steps, progress, events, _lock: lock })
     }
 
     /// Open an existing journal for `cluster_uid`, recovering from a crash if needed.
     /// A journal of another cluster or another format is refused and left untouched.
     pub fn open(dir: &Path, cluster_uid: &str) -> Result<Self, OrchestratorError> {
+        if !dir.join(HEADER).exists() {
+            return Err(OrchestratorError::NoJournal(dir.to_owned()));
+        }
         let lock = lock(dir)?;
-        let (header, progress) = load(dir)?;
+        // Identity and format first: a journal that is not ours is left untouched.
+        let header: Header = read_json(&dir.join(HEADER))?;
+        check_format(dir, &header)?;
         if header.cluster_uid != cluster_uid {
             return Err(OrchestratorError::OtherCluster {
                 dir: dir.to_owned(),
@@ -61,8 +73,10 @@ impl Journal {
                 cluster: cluster_uid.to_owned(),
             });
         }
+        let progress = recover(dir, &header)?;
         let events = open_events(dir)?;
-        Ok(Self { dir: dir.to_owned(), header, progress, events, _lock: lock })
+        let steps = StepIds::of(&header.plan);
+        Ok(Self { dir: dir.to_owned(), header, steps, progress, events, _lock: lock })
     }
 
     pub fn header(&self) -> &Header {
@@ -81,14 +95,17 @@ impl Journal {
     pub fn record(&mut self, event: Event) -> Result<Record, OrchestratorError> {
         let record = Record { seq: self.progress.seq + 1, at: now(), event };
         let mut next = self.progress.clone();
-        next.apply(&self.header.plan, &record).map_err(OrchestratorError::Journal)?;
+        next.apply(&self.steps, &record).map_err(OrchestratorError::Journal)?;
         let mut line = serde_json::to_string(&record).map_err(OrchestratorError::Encode)?;
         line.push('\n');
         let path = self.dir.join(EVENTS);
         self.events.write_all(line.as_bytes()).map_err(|e| io(&path, "append to", e))?;
         self.events.sync_data().map_err(|e| io(&path, "fsync", e))?;
         self.progress = next;
-        write_atomically(&self.dir.join(STATE), &to_json(&self.progress)?)?;
+        let milestone = matches!(record.event, Event::RunFinished | Event::RunPaused { .. } | Event::StepFailed { .. });
+        if milestone || record.seq.is_multiple_of(SNAPSHOT_EVERY) {
+            write_atomically(&self.dir.join(STATE), &to_json(&self.progress)?)?;
+        }
         Ok(record)
     }
 }
@@ -103,23 +120,21 @@ pub fn inspect(dir: &Path) -> Result<(Header, Progress), OrchestratorError> {
     check_format(dir, &header)?;
     let mut progress: Progress = read_json(&dir.join(STATE))?;
     let (records, _) = read_log(&dir.join(EVENTS))?;
+    let steps = StepIds::of(&header.plan);
     for record in &records {
-        progress.apply(&header.plan, record).map_err(OrchestratorError::Journal)?;
+        progress.apply(&steps, record).map_err(OrchestratorError::Journal)?;
     }
     Ok((header, progress))
 }
 
-fn load(dir: &Path) -> Result<(Header, Progress), OrchestratorError> {
-    if !dir.join(HEADER).exists() {
-        return Err(OrchestratorError::NoJournal(dir.to_owned()));
-    }
-    let header: Header = read_json(&dir.join(HEADER))?;
-    check_format(dir, &header)?;
+/// Replay the log after the snapshot, cut a torn tail, refresh the snapshot.
+fn recover(dir: &Path, header: &Header) -> Result<Progress, OrchestratorError> {
     let mut progress: Progress = read_json(&dir.join(STATE))?;
     let events = dir.join(EVENTS);
     let (records, good_len) = read_log(&events)?;
+    let steps = StepIds::of(&header.plan);
     for record in &records {
-        progress.apply(&header.plan, record).map_err(OrchestratorError::Journal)?;
+        progress.apply(&steps, record).map_err(OrchestratorError::Journal)?;
     }
     // Cut a torn tail so the next append starts on a clean line.
     let file = OpenOptions::new().write(true).open(&events).map_err(|e| io(&events, "open", e))?;
@@ -128,7 +143,7 @@ fn load(dir: &Path) -> Result<(Header, Progress), OrchestratorError> {
         file.sync_all().map_err(|e| io(&events, "fsync", e))?;
     }
     write_atomically(&dir.join(STATE), &to_json(&progress)?)?;
-    Ok((header, progress))
+    Ok(progress)
 }
 
 fn check_format(dir: &Path, header: &Header) -> Result<(), OrchestratorError> {
@@ -220,7 +235,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Orchestra
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, OrchestratorError> {
-    serde_json::to_vec_pretty(value).map_err(OrchestratorError::Encode)
+    serde_json::to_vec(value).map_err(OrchestratorError::Encode)
 }
 
 fn now() -> String {

@@ -116,8 +116,9 @@ fn journal_survives_kill_9_at_many_instants() {
             assert_eq!(record.seq, i as u64 + 1, "gap in the log after {kills} kills");
         }
         let mut replayed = Progress::default();
+        let ids = kubeladder_core::journal::StepIds::of(&plan);
         for record in &log {
-            replayed.apply(&plan, record).unwrap();
+            replayed.apply(&ids, record).unwrap();
         }
         assert_eq!(journal.progress(), &replayed);
         assert!(journal.progress().seq >= last_seq, "durable records were lost");

@@ -338,17 +338,12 @@ fn budgets_and_capacity(input: &CheckInput<'_>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::path::{PathOptions, Target, upgrade_path};
     use crate::plan::uniform_cluster;
+    use crate::test_support::path;
     use crate::version::KubeVersion;
 
     fn data() -> &'static ReleaseData {
         ReleaseData::embedded().unwrap()
-    }
-
-    fn path(from: &str, to: &str) -> UpgradePath {
-        upgrade_path(data(), KubeVersion::parse(from).unwrap(), Target::parse(to).unwrap(), PathOptions::default())
-            .unwrap()
     }
 
     fn checks_for(

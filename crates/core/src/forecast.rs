@@ -149,21 +149,13 @@ pub fn forecast(plan: &Plan, roles: &BTreeMap<String, Role>, candidates: &[Candi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::path::{PathOptions, Target, upgrade_path};
     use crate::plan::{WorkerStrategy, plan, uniform_cluster};
-    use crate::release::ReleaseData;
-    use crate::version::KubeVersion;
+    use crate::test_support::path;
     use crate::window::{PodDemand, Resources};
 
     fn setup(workers: usize, limit: usize) -> (Plan, BTreeMap<String, Role>, Vec<Candidate>, WindowState) {
-        let from = KubeVersion::parse("v1.28.15").unwrap();
-        let path = upgrade_path(
-            ReleaseData::embedded().unwrap(),
-            from,
-            Target::parse("1.29").unwrap(),
-            PathOptions::default(),
-        )
-        .unwrap();
+        let path = path("v1.28.15", "1.29");
+        let from = path.from;
         let state = uniform_cluster(from, 1, workers);
         let p = plan(&state, &path, WorkerStrategy::Follow).unwrap();
         let roles = state.nodes.iter().map(|n| (n.name.clone(), n.role)).collect();

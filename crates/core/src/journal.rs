@@ -194,21 +194,12 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::path::{PathOptions, Target, upgrade_path};
     use crate::plan::{WorkerStrategy, plan, uniform_cluster};
-    use crate::release::ReleaseData;
-    use crate::version::KubeVersion;
+    use crate::test_support::path;
 
     fn small_plan() -> Plan {
-        let from = KubeVersion::parse("v1.28.15").unwrap();
-        let path = upgrade_path(
-            ReleaseData::embedded().unwrap(),
-            from,
-            Target::parse("1.29").unwrap(),
-            PathOptions::default(),
-        )
-        .unwrap();
-        plan(&uniform_cluster(from, 1, 2), &path, WorkerStrategy::Follow).unwrap()
+        let path = path("v1.28.15", "1.29");
+        plan(&uniform_cluster(path.from, 1, 2), &path, WorkerStrategy::Follow).unwrap()
     }
 
     fn ids(plan: &Plan) -> StepIds {

@@ -42,5 +42,8 @@ pub mod skew;
 pub mod version;
 pub mod window;
 
+#[cfg(test)]
+mod test_support;
+
 pub use error::CoreError;
 pub use version::{KubeVersion, Minor};

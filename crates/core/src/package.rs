@@ -65,20 +65,30 @@ fn split_epoch<'a>(input: &'a str, bad: &dyn Fn(&str) -> CoreError) -> Result<(u
     }
 }
 
+/// `[epoch:]main[-revision]` split into its parts, after the checks both formats share.
+fn split_evr<'a>(
+    input: &'a str,
+    revision_name: &str,
+    bad: &dyn Fn(&str) -> CoreError,
+) -> Result<(u32, &'a str, &'a str), CoreError> {
+    if input.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if input.chars().any(char::is_whitespace) {
+        return Err(bad("it contains white space"));
+    }
+    let (epoch, rest) = split_epoch(input, bad)?;
+    let (main, revision) = rest.rsplit_once('-').unwrap_or((rest, ""));
+    if rest.contains('-') && revision.is_empty() {
+        return Err(bad(&format!("the {revision_name} after '-' is empty")));
+    }
+    Ok((epoch, main, revision))
+}
+
 impl DebVersion {
     pub fn parse(input: &str) -> Result<Self, CoreError> {
         let bad = |why: &str| CoreError::InvalidPackageVersion { input: input.to_owned(), reason: why.to_owned() };
-        if input.is_empty() {
-            return Err(bad("it is empty"));
-        }
-        if input.chars().any(char::is_whitespace) {
-            return Err(bad("it contains white space"));
-        }
-        let (epoch, rest) = split_epoch(input, &bad)?;
-        let (upstream, revision) = match rest.rsplit_once('-') {
-            Some((u, r)) => (u, r),
-            None => (rest, ""),
-        };
+        let (epoch, upstream, revision) = split_evr(input, "revision", &bad)?;
         if upstream.is_empty() {
             return Err(bad("the upstream version is empty"));
         }
@@ -90,9 +100,6 @@ impl DebVersion {
         }
         if upstream.contains(':') {
             return Err(bad("':' is only allowed once, after the epoch"));
-        }
-        if rest.contains('-') && revision.is_empty() {
-            return Err(bad("the revision after '-' is empty"));
         }
         if let Some(c) = revision.chars().find(|c| !(c.is_ascii_alphanumeric() || ".+~".contains(*c))) {
             return Err(bad(&format!("the revision contains {c:?}")));
@@ -155,56 +162,51 @@ fn dpkg_verrevcmp(a: &str, b: &str) -> Ordering {
     Ordering::Equal
 }
 
-impl Ord for DebVersion {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.epoch
-            .cmp(&other.epoch)
-            .then_with(|| dpkg_verrevcmp(&self.upstream, &other.upstream))
-            .then_with(|| dpkg_verrevcmp(&self.revision, &other.revision))
-    }
+/// `[epoch:]main[-revision]` ordering (epoch numerically, then `main`, then `revision`
+/// with the format's comparator) and printing, for both formats.
+macro_rules! epoch_version_impls {
+    ($ty:ty, $main:ident, $revision:ident, $compare:path) => {
+        impl Ord for $ty {
+            fn cmp(&self, other: &Self) -> Ordering {
+                self.epoch
+                    .cmp(&other.epoch)
+                    .then_with(|| $compare(&self.$main, &other.$main))
+                    .then_with(|| $compare(&self.$revision, &other.$revision))
+            }
+        }
+
+        impl PartialOrd for $ty {
+            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if self.epoch != 0 {
+                    write!(f, "{}:", self.epoch)?;
+                }
+                f.write_str(&self.$main)?;
+                if !self.$revision.is_empty() {
+                    write!(f, "-{}", self.$revision)?;
+                }
+                Ok(())
+            }
+        }
+    };
 }
 
-impl PartialOrd for DebVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl fmt::Display for DebVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.epoch != 0 {
-            write!(f, "{}:", self.epoch)?;
-        }
-        f.write_str(&self.upstream)?;
-        if !self.revision.is_empty() {
-            write!(f, "-{}", self.revision)?;
-        }
-        Ok(())
-    }
-}
+epoch_version_impls!(DebVersion, upstream, revision, dpkg_verrevcmp);
 
 impl RpmVersion {
     pub fn parse(input: &str) -> Result<Self, CoreError> {
         let bad = |why: &str| CoreError::InvalidPackageVersion { input: input.to_owned(), reason: why.to_owned() };
-        if input.is_empty() {
-            return Err(bad("it is empty"));
-        }
-        if input.chars().any(char::is_whitespace) {
-            return Err(bad("it contains white space"));
-        }
-        let (epoch, rest) = split_epoch(input, &bad)?;
-        let (version, release) = match rest.rsplit_once('-') {
-            Some((v, r)) => (v, r),
-            None => (rest, ""),
-        };
+        let (epoch, version, release) = split_evr(input, "release", &bad)?;
         if version.is_empty() {
             return Err(bad("the version is empty"));
         }
         if version.contains('-') {
             return Err(bad("the version part may not contain '-'"));
-        }
-        if rest.contains('-') && release.is_empty() {
-            return Err(bad("the release after '-' is empty"));
         }
         Ok(Self { epoch, version: version.to_owned(), release: release.to_owned() })
     }
@@ -290,33 +292,7 @@ fn rpm_vercmp(a: &str, b: &str) -> Ordering {
     }
 }
 
-impl Ord for RpmVersion {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.epoch
-            .cmp(&other.epoch)
-            .then_with(|| rpm_vercmp(&self.version, &other.version))
-            .then_with(|| rpm_vercmp(&self.release, &other.release))
-    }
-}
-
-impl PartialOrd for RpmVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl fmt::Display for RpmVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.epoch != 0 {
-            write!(f, "{}:", self.epoch)?;
-        }
-        f.write_str(&self.version)?;
-        if !self.release.is_empty() {
-            write!(f, "-{}", self.release)?;
-        }
-        Ok(())
-    }
-}
+epoch_version_impls!(RpmVersion, version, release, rpm_vercmp);
 
 impl PackageVersion {
     /// Compare two versions of the same format; `None` across formats.

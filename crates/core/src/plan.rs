@@ -492,14 +492,7 @@ mod tests {
     use crate::release::ReleaseData;
     use proptest::prelude::*;
 
-    fn kv(s: &str) -> KubeVersion {
-        KubeVersion::parse(s).unwrap()
-    }
-
-    fn path_to(from: &str, to: &str) -> UpgradePath {
-        upgrade_path(ReleaseData::embedded().unwrap(), kv(from), Target::parse(to).unwrap(), PathOptions::default())
-            .unwrap()
-    }
+    use crate::test_support::{kv, path as path_to};
 
     #[test]
     fn follow_upgrades_everything_every_hop_and_ends_at_the_target() {

@@ -273,6 +273,9 @@ pub struct PlanArgs {
     /// Allow alpha, beta and rc targets
     #[arg(long)]
     pub allow_prerelease: bool,
+    /// Judge end of life on this date (YYYY-MM-DD; default: today, UTC)
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date)]
+    pub date: Option<jiff::civil::Date>,
     /// Output format
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,

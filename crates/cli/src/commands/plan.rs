@@ -115,7 +115,7 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
     let path = path::upgrade_path(data, inventory.cluster_version, args.to, options)?;
     let workload = WorkloadView::read(&clients.api, upgrade_drain_options()).await?;
     let removed = removed_apis::scan(&clients.api, data, path.from.minor(), path.to.minor()).await?;
-    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let today = args.date.unwrap_or_else(crate::commands::versions::today);
     let report = build(&Inputs {
         data,
         today,

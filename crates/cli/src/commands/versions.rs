@@ -48,7 +48,7 @@ pub fn run(args: &VersionsArgs) -> Result<Outcome, CliError> {
     Ok(Outcome::Ok)
 }
 
-fn today() -> Date {
+pub fn today() -> Date {
     jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 

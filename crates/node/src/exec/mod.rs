@@ -1,0 +1,279 @@
+//! Running commands on a node: one trait, [`Executor`], with a local and an SSH backend.
+//!
+//! A command is an argv. Over SSH it is joined with POSIX single-quote escaping
+//! ([`shell_join`]), so no argument is ever interpreted by the remote shell.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::NodeError;
+use crate::ops::{CommandOutput, NodeOp, PackageManager};
+
+pub mod local;
+pub mod ssh;
+
+pub use local::LocalExecutor;
+pub use ssh::{SshExecutor, SshOptions};
+
+/// What an executor returns: exit code, standard output, the tail of standard error.
+pub type ExecResult = CommandOutput;
+
+/// A boxed future, so that [`Executor`] can be used as `dyn Executor`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Which stream an output line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Receives every output line as it arrives, with the node's name.
+pub type LineSink = Arc<dyn Fn(&str, Stream, &str) + Send + Sync>;
+
+/// Most lines of standard error kept in [`ExecResult::stderr`].
+pub const STDERR_TAIL_LINES: usize = 20;
+/// Most bytes of standard output kept in [`ExecResult::stdout`].
+pub const STDOUT_LIMIT: usize = 8 << 20;
+
+/// Runs argv on one node.
+pub trait Executor: Send + Sync + fmt::Debug {
+    /// The node this executor reaches.
+    fn node(&self) -> &str;
+
+    /// Run `argv`, streaming output lines to the sink, giving up after `timeout`.
+    /// A non-zero exit code is a result, not an error.
+    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<ExecResult, NodeError>>;
+}
+
+/// Quote one argument for a POSIX shell: safe words as they are, anything else in single
+/// quotes with each `'` written as `'\''`.
+pub fn shell_quote(arg: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c);
+    if !arg.is_empty() && arg.chars().all(safe) { arg.to_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
+}
+
+/// Join argv into one command line that a POSIX shell splits back into exactly `argv`.
+pub fn shell_join(argv: &[String]) -> String {
+    argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+/// `argv` behind `sudo -n` (never prompts; fails if a password would be needed).
+pub fn with_sudo(argv: &[String]) -> Vec<String> {
+    let mut full = vec!["sudo".to_owned(), "-n".to_owned(), "--".to_owned()];
+    full.extend(argv.iter().cloned());
+    full
+}
+
+/// What running an operation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpOutcome {
+    /// The check said it was already done; nothing ran.
+    AlreadyDone,
+    /// Every command ran and exited 0; their outputs, in order.
+    Done(Vec<ExecResult>),
+}
+
+/// Run `op` on `exec`: skip it when its check says it is done, refuse a yum/dnf downgrade,
+/// else run its commands in order and stop at the first failure, reported with its exit
+/// code and stderr tail.
+pub async fn run_op(
+    exec: &dyn Executor,
+    op: &NodeOp,
+    pm: PackageManager,
+    timeout: Duration,
+) -> Result<OpOutcome, NodeError> {
+    if let Some(check) = op.check(pm) {
+        let output = exec.run(&check, timeout).await?;
+        if op.is_done(pm, &output)? {
+            return Ok(OpOutcome::AlreadyDone);
+        }
+        if let Some((package, installed, target)) = op.downgrade(pm, &output)? {
+            return Err(NodeError::Downgrade {
+                node: exec.node().to_owned(),
+                package: package.to_string(),
+                installed,
+                target,
+                package_manager: pm.to_string(),
+            });
+        }
+    }
+    let mut outputs = Vec::new();
+    for argv in op.render(pm) {
+        let output = exec.run(&argv, timeout).await?;
+        if output.exit_code != 0 {
+            return Err(NodeError::CommandFailed {
+                node: exec.node().to_owned(),
+                command: shell_join(&argv),
+                exit_code: output.exit_code,
+                stderr_tail: output.stderr.trim_end().to_owned(),
+            });
+        }
+        outputs.push(output);
+    }
+    Ok(OpOutcome::Done(outputs))
+}
+
+/// Run a query op's one command and return its output whatever the exit code.
+pub async fn query(
+    exec: &dyn Executor,
+    op: &NodeOp,
+    pm: PackageManager,
+    timeout: Duration,
+) -> Result<ExecResult, NodeError> {
+    let mut last = ExecResult::default();
+    for argv in op.render(pm) {
+        last = exec.run(&argv, timeout).await?;
+    }
+    Ok(last)
+}
+
+/// Collects a command's output as chunks arrive: full lines go to the sink, stdout is
+/// kept (up to [`STDOUT_LIMIT`]), stderr only its last [`STDERR_TAIL_LINES`] lines.
+pub(crate) struct Collector {
+    node: String,
+    sink: Option<LineSink>,
+    stdout: Vec<u8>,
+    stdout_partial: Vec<u8>,
+    stderr_partial: Vec<u8>,
+    stderr_lines: std::collections::VecDeque<String>,
+    /// Expect a stderr line `kubeladder-pgid N` (the SSH wrapper's), kept out of the output.
+    expect_pgid: bool,
+    pgid: Option<u32>,
+}
+
+impl Collector {
+    pub(crate) fn new(node: &str, sink: Option<LineSink>) -> Self {
+        Self {
+            node: node.to_owned(),
+            sink,
+            stdout: Vec::new(),
+            stdout_partial: Vec::new(),
+            stderr_partial: Vec::new(),
+            stderr_lines: std::collections::VecDeque::new(),
+            expect_pgid: false,
+            pgid: None,
+        }
+    }
+
+    /// Take the wrapper's `kubeladder-pgid N` stderr line as the process group report.
+    pub(crate) fn capture_pgid(mut self) -> Self {
+        self.expect_pgid = true;
+        self
+    }
+
+    pub(crate) fn pgid(&self) -> Option<u32> {
+        self.pgid
+    }
+
+    pub(crate) fn push(&mut self, stream: Stream, data: &[u8]) {
+        if stream == Stream::Stdout && self.stdout.len() < STDOUT_LIMIT {
+            let room = STDOUT_LIMIT - self.stdout.len();
+            self.stdout.extend_from_slice(&data[..data.len().min(room)]);
+        }
+        let partial = match stream {
+            Stream::Stdout => &mut self.stdout_partial,
+            Stream::Stderr => &mut self.stderr_partial,
+        };
+        partial.extend_from_slice(data);
+        let mut lines = Vec::new();
+        while let Some(pos) = partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = partial.drain(..=pos).collect();
+            lines.push(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned());
+        }
+        for line in lines {
+            self.line(stream, line);
+        }
+    }
+
+    fn line(&mut self, stream: Stream, line: String) {
+        // sudo may complain first (`unable to resolve host`), so look until it is found.
+        if stream == Stream::Stderr
+            && self.expect_pgid
+            && let Some(pgid) = line.strip_prefix("kubeladder-pgid ")
+        {
+            self.expect_pgid = false;
+            self.pgid = pgid.trim().parse().ok();
+            return;
+        }
+        if let Some(sink) = &self.sink {
+            sink(&self.node, stream, &line);
+        }
+        if stream == Stream::Stderr {
+            self.stderr_lines.push_back(line);
+            if self.stderr_lines.len() > STDERR_TAIL_LINES {
+                self.stderr_lines.pop_front();
+            }
+        }
+    }
+
+    pub(crate) fn finish(mut self, exit_code: i32) -> ExecResult {
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let partial = match stream {
+                Stream::Stdout => std::mem::take(&mut self.stdout_partial),
+                Stream::Stderr => std::mem::take(&mut self.stderr_partial),
+            };
+            if !partial.is_empty() {
+                self.line(stream, String::from_utf8_lossy(&partial).into_owned());
+            }
+        }
+        let mut stderr = self.stderr_lines.into_iter().collect::<Vec<_>>().join("\n");
+        if !stderr.is_empty() {
+            stderr.push('\n');
+        }
+        ExecResult { exit_code, stdout: String::from_utf8_lossy(&self.stdout).into_owned(), stderr }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_for_posix_shells() {
+        assert_eq!(shell_quote("kubeadm=1.19.16-00"), "kubeadm=1.19.16-00");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("$(rm -rf /)"), "'$(rm -rf /)'");
+        assert_eq!(shell_quote("${Package}\\t"), "'${Package}\\t'");
+    }
+
+    #[test]
+    fn joined_argv_splits_back_exactly_in_sh() {
+        let argv: Vec<String> =
+            ["printf", "%s\\n", "a b", "it's", "$HOME", "`id`", "\"q\"", "", "new\nline", "*", "~", "-n"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+        let line = shell_join(&argv);
+        let out = std::process::Command::new("sh").arg("-c").arg(&line).output().unwrap();
+        let expected: String = argv[2..].iter().flat_map(|a| [a.as_str(), "\n"]).collect();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+    }
+
+    #[test]
+    fn collector_streams_lines_and_keeps_the_stderr_tail() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let sink: LineSink = Arc::new(move |node, stream, line| {
+            s.lock().unwrap().push(format!("{node} {stream:?} {line}"));
+        });
+        let mut c = Collector::new("cp-1", Some(sink));
+        c.push(Stream::Stdout, b"hel");
+        c.push(Stream::Stdout, b"lo\nwor");
+        for i in 0..30 {
+            c.push(Stream::Stderr, format!("e{i}\n").as_bytes());
+        }
+        let r = c.finish(3);
+        assert_eq!(r.stdout, "hello\nwor");
+        assert_eq!(r.exit_code, 3);
+        assert!(r.stderr.starts_with("e10\n") && r.stderr.ends_with("e29\n"), "{}", r.stderr);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0], "cp-1 Stdout hello");
+        assert_eq!(seen.last().unwrap(), "cp-1 Stdout wor");
+    }
+}

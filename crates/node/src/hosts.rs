@@ -1,0 +1,284 @@
+//! The hosts file: how to reach each node.
+//!
+//! ```yaml
+//! defaults:
+//!   user: root
+//!   port: 22
+//!   identity_file: ~/.ssh/id_ed25519
+//!   known_hosts: ~/.ssh/known_hosts
+//!   sudo: false
+//!   transport: ssh          # ssh | local | sim
+//! hosts:
+//!   - node: cp-1
+//!     address: 10.0.0.1
+//!     port: 2222
+//!     package_manager: apt  # apt | yum | dnf | dnf5 (detected when absent)
+//! ```
+//!
+//! Nodes missing from `hosts` are reached at their `InternalIP` with the defaults.
+//! Unknown keys, duplicate nodes and malformed YAML are refused with the line and column.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::error::NodeError;
+use crate::ops::PackageManager;
+
+/// How kubeladder reaches a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    #[default]
+    Ssh,
+    /// This machine (kubeladder runs on the node itself).
+    Local,
+    /// The simulator's exec endpoint.
+    Sim,
+}
+
+/// Settings shared by every host unless a host overrides them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    user: Option<String>,
+    port: Option<u16>,
+    identity_file: Option<PathBuf>,
+    known_hosts: Option<PathBuf>,
+    sudo: Option<bool>,
+    transport: Option<Transport>,
+    /// `[user@]host[:port]` of an SSH jump host.
+    jump_host: Option<String>,
+    package_manager: Option<PackageManager>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostEntry {
+    node: Spanned<String>,
+    address: Option<String>,
+    user: Option<String>,
+    port: Option<u16>,
+    identity_file: Option<PathBuf>,
+    known_hosts: Option<PathBuf>,
+    sudo: Option<bool>,
+    transport: Option<Transport>,
+    jump_host: Option<String>,
+    package_manager: Option<PackageManager>,
+}
+
+impl HostEntry {
+    fn settings(&self) -> Settings {
+        Settings {
+            user: self.user.clone(),
+            port: self.port,
+            identity_file: self.identity_file.clone(),
+            known_hosts: self.known_hosts.clone(),
+            sudo: self.sudo,
+            transport: self.transport,
+            jump_host: self.jump_host.clone(),
+            package_manager: self.package_manager,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHostsFile {
+    #[serde(default)]
+    defaults: Settings,
+    #[serde(default)]
+    hosts: Vec<HostEntry>,
+}
+
+/// Everything needed to reach one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Host {
+    pub node: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub identity_file: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    /// Prefix commands with `sudo -n` (also implied when `user` is not root).
+    pub sudo: bool,
+    pub transport: Transport,
+    pub jump_host: Option<String>,
+    /// `None`: detect it on the node.
+    pub package_manager: Option<PackageManager>,
+}
+
+impl Host {
+    /// Whether commands run through `sudo -n`.
+    pub fn needs_sudo(&self) -> bool {
+        self.sudo || self.user != "root"
+    }
+}
+
+/// A parsed hosts file.
+#[derive(Debug, Clone, Default)]
+pub struct Hosts {
+    defaults: Settings,
+    entries: HashMap<String, (Option<String>, Settings)>,
+    order: Vec<String>,
+}
+
+impl Hosts {
+    /// Read and parse a hosts file.
+    pub fn load(path: &Path) -> Result<Self, NodeError> {
+        let text = std::fs::read_to_string(path).map_err(|source| NodeError::Io { path: path.to_owned(), source })?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parse hosts file text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Self, NodeError> {
+        let raw: RawHostsFile = serde_saphyr::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (to_usize(l.line()), to_usize(l.column())));
+            let message = e.to_string();
+            // serde-saphyr appends a rendered snippet; keep the first line.
+            let message = message.lines().next().unwrap_or_default().to_owned();
+            NodeError::HostsFile { file: file.to_owned(), line, column, message }
+        })?;
+        let mut hosts = HashMap::new();
+        let mut seen: HashMap<String, (u64, u64)> = HashMap::new();
+        let mut order = Vec::new();
+        for entry in raw.hosts {
+            let name = entry.node.value.clone();
+            let at = &entry.node.referenced;
+            if name.trim().is_empty() {
+                return Err(NodeError::HostsFile {
+                    file: file.to_owned(),
+                    line: to_usize(at.line()),
+                    column: to_usize(at.column()),
+                    message: "a host's `node` is empty".to_owned(),
+                });
+            }
+            if let Some((line, column)) = seen.get(&name) {
+                return Err(NodeError::HostsFile {
+                    file: file.to_owned(),
+                    line: to_usize(at.line()),
+                    column: to_usize(at.column()),
+                    message: format!("node {name:?} is listed twice (first at line {line}, column {column})"),
+                });
+            }
+            seen.insert(name.clone(), (at.line(), at.column()));
+            order.push(name.clone());
+            let settings = entry.settings();
+            hosts.insert(name, (entry.address, settings));
+        }
+        Ok(Self { defaults: raw.defaults, entries: hosts, order })
+    }
+
+    /// The nodes the file lists, in file order.
+    pub fn nodes(&self) -> &[String] {
+        &self.order
+    }
+
+    /// How to reach `node`: its entry over the defaults, else `internal_ip` with the
+    /// defaults. `None` when the node is not in the file and has no known address.
+    pub fn resolve(&self, node: &str, internal_ip: Option<&str>) -> Option<Host> {
+        let (address, own) = match self.entries.get(node) {
+            Some((address, settings)) => (address.clone().or_else(|| internal_ip.map(str::to_owned)), settings.clone()),
+            None => (internal_ip.map(str::to_owned), Settings::default()),
+        };
+        let d = &self.defaults;
+        Some(Host {
+            node: node.to_owned(),
+            address: address?,
+            port: own.port.or(d.port).unwrap_or(22),
+            user: own.user.or_else(|| d.user.clone()).unwrap_or_else(|| "root".to_owned()),
+            identity_file: own.identity_file.or_else(|| d.identity_file.clone()),
+            known_hosts: own.known_hosts.or_else(|| d.known_hosts.clone()),
+            sudo: own.sudo.or(d.sudo).unwrap_or(false),
+            transport: own.transport.or(d.transport).unwrap_or_default(),
+            jump_host: own.jump_host.or_else(|| d.jump_host.clone()),
+            package_manager: own.package_manager.or(d.package_manager),
+        })
+    }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> (usize, usize, String) {
+        match Hosts::parse("hosts.yaml", text) {
+            Err(NodeError::HostsFile { line, column, message, .. }) => (line, column, message),
+            other => panic!("expected a hosts file error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn resolves_entries_over_defaults_and_internal_ips() {
+        let hosts = Hosts::parse(
+            "hosts.yaml",
+            "defaults:\n  user: admin\n  port: 2200\n  sudo: true\n  known_hosts: /k\nhosts:\n  - node: cp-1\n    address: 127.0.0.2\n    port: 22\n    package_manager: dnf5\n  - node: w-1\n    transport: local\n",
+        )
+        .unwrap();
+        assert_eq!(hosts.nodes(), ["cp-1", "w-1"]);
+        let cp = hosts.resolve("cp-1", Some("10.0.0.1")).unwrap();
+        assert_eq!((cp.address.as_str(), cp.port, cp.user.as_str()), ("127.0.0.2", 22, "admin"));
+        assert_eq!(cp.package_manager, Some(PackageManager::Dnf5));
+        assert!(cp.needs_sudo());
+        let w = hosts.resolve("w-1", Some("10.0.0.9")).unwrap();
+        assert_eq!((w.address.as_str(), w.port, w.transport), ("10.0.0.9", 2200, Transport::Local));
+        let other = hosts.resolve("w-2", Some("10.0.0.3")).unwrap();
+        assert_eq!((other.user.as_str(), other.port, other.known_hosts), ("admin", 2200, Some(PathBuf::from("/k"))));
+        assert!(hosts.resolve("w-3", None).is_none());
+    }
+
+    #[test]
+    fn empty_file_means_defaults_everywhere() {
+        let hosts = Hosts::parse("hosts.yaml", "{}\n").unwrap();
+        let h = hosts.resolve("n", Some("127.0.0.5")).unwrap();
+        assert_eq!((h.user.as_str(), h.port, h.sudo, h.transport), ("root", 22, false, Transport::Ssh));
+        assert!(!h.needs_sudo());
+    }
+
+    #[test]
+    fn refuses_unknown_keys_with_position() {
+        let (line, column, message) = err("hosts:\n  - node: cp-1\n    adress: 127.0.0.2\n");
+        assert_eq!(line, 3, "{message}");
+        assert!(column > 0);
+        assert!(message.contains("adress"), "{message}");
+        let (line, _, message) = err("defaults:\n  usr: root\n");
+        assert_eq!(line, 2, "{message}");
+        assert!(message.contains("usr"), "{message}");
+    }
+
+    #[test]
+    fn refuses_duplicate_nodes_with_both_positions() {
+        let (line, column, message) =
+            err("hosts:\n  - node: cp-1\n    address: 127.0.0.2\n  - node: cp-1\n    address: 127.0.0.3\n");
+        assert_eq!((line, column), (4, 11), "{message}");
+        assert!(message.contains("\"cp-1\" is listed twice (first at line 2"), "{message}");
+    }
+
+    #[test]
+    fn refuses_malformed_yaml_and_bad_values() {
+        let (line, _, message) = err("hosts:\n  - node: cp-1\n   address: [\n");
+        assert!(line >= 2, "{message}");
+        let (line, _, message) = err("hosts:\n  - node: cp-1\n    transport: telnet\n");
+        assert_eq!(line, 3, "{message}");
+        assert!(message.contains("telnet"), "{message}");
+        let (line, _, message) = err("defaults:\n  port: 70000\n");
+        assert_eq!(line, 2, "{message}");
+        let (line, _, message) = err("hosts:\n  - address: 127.0.0.2\n");
+        assert_eq!(line, 2, "{message}");
+        assert!(message.contains("node"), "{message}");
+        let (line, _, message) = err("hosts:\n  - node: \"\"\n");
+        assert_eq!(line, 2, "{message}");
+    }
+
+    #[test]
+    fn error_display_names_file_line_and_column() {
+        let e = Hosts::parse("/etc/kubeladder/hosts.yaml", "bogus: 1\n").unwrap_err();
+        assert!(e.to_string().starts_with("/etc/kubeladder/hosts.yaml:1:"), "{e}");
+    }
+}

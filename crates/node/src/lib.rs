@@ -1,0 +1,25 @@
+//! kubeladder's node operations.
+//!
+//! - [`ops`]: what to run on a node, as data. Every [`NodeOp`] renders to argv for the
+//!   node's package manager (apt, yum, dnf, dnf5) and, where it can, has a check (a query
+//!   and a pure function over its output) so that reruns skip finished work. Detection of
+//!   the package manager and of the repository style are pure functions over outputs.
+//! - [`hosts`]: the hosts file (YAML): how to reach each node; nodes not listed use their
+//!   `InternalIP` and the defaults.
+//! - [`exec`]: one [`Executor`] trait with a local backend (child processes) and an SSH
+//!   backend (russh: `known_hosts` verification, key files or ssh-agent, jump host,
+//!   `sudo -n`, timeouts, bounded sessions, reconnect); [`exec::run_op`] runs an
+//!   operation with its check.
+//! - [`probe`]: what `hosts check` reports for a node.
+//!
+//! Errors: [`NodeError`], one enum; messages name the node, the address and the reason.
+
+pub mod error;
+pub mod exec;
+pub mod hosts;
+pub mod ops;
+pub mod probe;
+
+pub use error::NodeError;
+pub use exec::{ExecResult, Executor, LineSink, LocalExecutor, SshExecutor, SshOptions};
+pub use ops::{CommandOutput, KubePackage, NodeOp, PackageManager, RepoSource};

@@ -1,0 +1,869 @@
+//! Node operations as data: what kubeladder does on a node, printable and serializable
+//! before anything runs, rendered to argv for the node's package manager.
+//!
+//! Every operation renders to a list of commands ([`NodeOp::render`]), each an argv
+//! (never a shell string; the two file-writing commands use `sh -c` with a fixed script
+//! whose data arrive as positional arguments). An operation that can tell whether it is
+//! already done has a check: a query ([`NodeOp::check`]) and a pure function over its
+//! output ([`NodeOp::is_done`]), so a rerun skips finished work.
+
+use std::fmt;
+
+use kubeladder_core::package::{PackageFormat, RepoStyle, Repository, RpmVersion};
+use kubeladder_core::{KubeVersion, Minor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::NodeError;
+
+/// The apt sources file kubeladder owns.
+pub const APT_SOURCES_FILE: &str = "/etc/apt/sources.list.d/kubernetes.list";
+/// The apt keyring the sources file trusts.
+pub const APT_KEYRING: &str = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
+/// The yum/dnf repository file kubeladder owns.
+pub const YUM_REPO_FILE: &str = "/etc/yum.repos.d/kubernetes.repo";
+/// What the yum/dnf repository excludes, so that only an explicit install changes them.
+pub const YUM_EXCLUDES: &str = "kubelet kubeadm kubectl cri-tools kubernetes-cni";
+/// Where kubeadm writes its backups.
+pub const KUBEADM_TMP_DIR: &str = "/etc/kubernetes/tmp";
+/// The static pod manifests directory.
+pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+
+/// A node's package manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageManager {
+    Apt,
+    Yum,
+    Dnf,
+    /// dnf 5 (Fedora 41+): `--setopt=disable_excludes=...` instead of `--disableexcludes`.
+    Dnf5,
+}
+
+impl PackageManager {
+    pub fn format(self) -> PackageFormat {
+        match self {
+            Self::Apt => PackageFormat::Deb,
+            Self::Yum | Self::Dnf | Self::Dnf5 => PackageFormat::Rpm,
+        }
+    }
+
+    /// The command name on the node.
+    pub fn program(self) -> &'static str {
+        match self {
+            Self::Apt => "apt-get",
+            Self::Yum => "yum",
+            Self::Dnf | Self::Dnf5 => "dnf",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "apt" | "apt-get" => Some(Self::Apt),
+            "yum" => Some(Self::Yum),
+            "dnf" => Some(Self::Dnf),
+            "dnf5" => Some(Self::Dnf5),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PackageManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Apt => "apt",
+            Self::Yum => "yum",
+            Self::Dnf => "dnf",
+            Self::Dnf5 => "dnf5",
+        })
+    }
+}
+
+/// The Kubernetes packages kubeladder installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KubePackage {
+    Kubeadm,
+    Kubelet,
+    Kubectl,
+}
+
+impl KubePackage {
+    pub const ALL: [Self; 3] = [Self::Kubeadm, Self::Kubelet, Self::Kubectl];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Kubeadm => "kubeadm",
+            Self::Kubelet => "kubelet",
+            Self::Kubectl => "kubectl",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == text)
+    }
+}
+
+impl fmt::Display for KubePackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a Kubernetes package repository lives. [`RepoSource::upstream`] gives the real
+/// ones; tests and air-gapped sites point `url` at a mirror.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoSource {
+    /// The minor this definition is for (pkgs.k8s.io has one repository per minor).
+    pub minor: Minor,
+    pub repository: Repository,
+    /// Base URL (`https://pkgs.k8s.io/core:/stable:/v1.29/deb/`, `file:/srv/repo`).
+    pub url: String,
+    /// apt distribution and components after the URL: `/` for flat repositories
+    /// (pkgs.k8s.io), `kubernetes-xenial main` for the legacy one.
+    pub suite: String,
+    /// The signing key to fetch into the keyring; `None` marks the repository trusted
+    /// (local mirrors only).
+    pub key_url: Option<String>,
+}
+
+impl RepoSource {
+    /// The upstream repository for `minor` in `repository` style and `format`.
+    pub fn upstream(minor: Minor, repository: Repository, format: PackageFormat) -> Self {
+        let (url, suite, key_url) = match (repository, format) {
+            (Repository::Legacy, PackageFormat::Deb) => (
+                "https://apt.kubernetes.io/".to_owned(),
+                "kubernetes-xenial main".to_owned(),
+                "https://packages.cloud.google.com/apt/doc/apt-key.gpg".to_owned(),
+            ),
+            (Repository::Legacy, PackageFormat::Rpm) => (
+                "https://packages.cloud.google.com/yum/repos/kubernetes-el7-$basearch".to_owned(),
+                String::new(),
+                "https://packages.cloud.google.com/yum/doc/rpm-package-key.gpg".to_owned(),
+            ),
+            (Repository::PkgsK8sIo, PackageFormat::Deb) => {
+                let base = format!("https://pkgs.k8s.io/core:/stable:/v{minor}/deb/");
+                (base.clone(), "/".to_owned(), format!("{base}Release.key"))
+            }
+            (Repository::PkgsK8sIo, PackageFormat::Rpm) => {
+                let base = format!("https://pkgs.k8s.io/core:/stable:/v{minor}/rpm/");
+                (base.clone(), String::new(), format!("{base}repodata/repomd.xml.key"))
+            }
+        };
+        Self { minor, repository, url, suite, key_url: Some(key_url) }
+    }
+
+    /// The repository definition file's path and exact contents for `pm`.
+    pub fn file(&self, pm: PackageManager) -> (&'static str, String) {
+        match pm {
+            PackageManager::Apt => {
+                let options =
+                    if self.key_url.is_some() { format!("signed-by={APT_KEYRING}") } else { "trusted=yes".to_owned() };
+                (
+                    APT_SOURCES_FILE,
+                    format!(
+                        "# kubeladder: Kubernetes {} packages ({})\ndeb [{options}] {} {}\n",
+                        self.minor, self.repository, self.url, self.suite
+                    ),
+                )
+            }
+            PackageManager::Yum | PackageManager::Dnf | PackageManager::Dnf5 => {
+                let gpg = match &self.key_url {
+                    Some(key) => format!("gpgcheck=1\ngpgkey={key}\n"),
+                    None => "gpgcheck=0\n".to_owned(),
+                };
+                (
+                    YUM_REPO_FILE,
+                    format!(
+                        "# kubeladder: Kubernetes {} packages ({})\n[kubernetes]\nname=Kubernetes {}\nbaseurl={}\nenabled=1\n{gpg}exclude={YUM_EXCLUDES}\n",
+                        self.minor, self.repository, self.minor, self.url
+                    ),
+                )
+            }
+        }
+    }
+}
+
+/// Paths of the TLS material `etcdctl` uses, by default kubeadm's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EtcdTls {
+    pub endpoint: String,
+    pub cacert: String,
+    pub cert: String,
+    pub key: String,
+}
+
+impl Default for EtcdTls {
+    fn default() -> Self {
+        Self {
+            endpoint: "https://127.0.0.1:2379".to_owned(),
+            cacert: "/etc/kubernetes/pki/etcd/ca.crt".to_owned(),
+            cert: "/etc/kubernetes/pki/etcd/healthcheck-client.crt".to_owned(),
+            key: "/etc/kubernetes/pki/etcd/healthcheck-client.key".to_owned(),
+        }
+    }
+}
+
+impl EtcdTls {
+    fn argv(&self, etcdctl: &str) -> Vec<String> {
+        vec![
+            "env".to_owned(),
+            "ETCDCTL_API=3".to_owned(),
+            etcdctl.to_owned(),
+            format!("--endpoints={}", self.endpoint),
+            format!("--cacert={}", self.cacert),
+            format!("--cert={}", self.cert),
+            format!("--key={}", self.key),
+        ]
+    }
+}
+
+/// One operation on one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum NodeOp {
+    /// Which package manager the node has (`apt-get`, `dnf5`, `dnf`, `yum`).
+    DetectPackageManager,
+    /// Installed versions and holds of kubeadm, kubelet, kubectl.
+    QueryPackages,
+    /// Point the package manager at `source` (sources/repo file, keyring) and refresh metadata.
+    ConfigureRepository {
+        source: RepoSource,
+    },
+    /// Install `packages` at exactly `version` (a package version such as `1.19.16-00`),
+    /// keeping them held (apt) or excluded (yum/dnf). Never downgrades.
+    InstallPackages {
+        packages: Vec<KubePackage>,
+        version: String,
+        /// apt: pass `--allow-change-held-packages` (the held packages stay held afterwards).
+        change_held: bool,
+    },
+    KubeadmUpgradePlan,
+    KubeadmUpgradeApply {
+        version: KubeVersion,
+    },
+    KubeadmUpgradeNode,
+    /// `systemctl daemon-reload` then `systemctl restart kubelet`.
+    RestartKubelet,
+    /// `etcdctl snapshot save` with the cluster's certificates.
+    EtcdSnapshot {
+        path: String,
+        tls: EtcdTls,
+        /// The `etcdctl` binary (default `etcdctl`).
+        etcdctl: String,
+    },
+    /// The kubeadm backup directories under `/etc/kubernetes/tmp`.
+    ListBackups,
+    /// Copy a manifests backup back into `/etc/kubernetes/manifests`.
+    RestoreManifests {
+        backup: String,
+    },
+    ReadFile {
+        path: String,
+    },
+    /// Write `contents` to `path` atomically (temporary file, then rename) with `mode`.
+    WriteFile {
+        path: String,
+        contents: String,
+        mode: u32,
+    },
+}
+
+/// Exit code, standard output and error of one command.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandOutput {
+    pub exit_code: i32,
+    pub stdout: String,
+    /// The last lines of standard error.
+    pub stderr: String,
+}
+
+fn argv(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// `sh -c` script writing `$1` to `$2` atomically with mode `$3`; data never enter the script.
+const WRITE_FILE_SCRIPT: &str = r#"set -e; d=$(dirname -- "$2"); mkdir -p -- "$d"; t="$2.kubeladder.tmp"; printf '%s' "$1" > "$t"; chmod "$3" "$t"; mv -f -- "$t" "$2""#;
+/// `sh -c` script fetching the key at `$1` into the keyring `$2` (dearmored).
+const FETCH_KEY_SCRIPT: &str = r#"set -e; mkdir -p -m 755 "$(dirname -- "$2")"; curl -fsSL -- "$1" | gpg --dearmor --yes -o "$2.kubeladder.tmp"; chmod 644 "$2.kubeladder.tmp"; mv -f -- "$2.kubeladder.tmp" "$2""#;
+/// Lists the package managers on `PATH` and dnf's version line.
+const DETECT_SCRIPT: &str = r#"for t in apt-get dnf5 dnf yum; do command -v "$t" || true; done; if command -v dnf >/dev/null 2>&1; then echo "dnf-version: $(dnf --version 2>/dev/null | head -n 1)"; fi"#;
+
+fn write_file_argv(path: &str, contents: &str, mode: u32) -> Vec<String> {
+    vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        WRITE_FILE_SCRIPT.to_owned(),
+        "kubeladder-write".to_owned(),
+        contents.to_owned(),
+        path.to_owned(),
+        format!("{mode:o}"),
+    ]
+}
+
+impl NodeOp {
+    /// Install `packages` at the package version `style` publishes for `version`.
+    pub fn install(packages: &[KubePackage], version: &KubeVersion, style: RepoStyle) -> Result<Self, NodeError> {
+        Ok(Self::InstallPackages {
+            packages: packages.to_vec(),
+            version: style.package_version(version)?.to_string(),
+            change_held: true,
+        })
+    }
+
+    /// An etcd snapshot with kubeadm's certificates.
+    pub fn etcd_snapshot(path: impl Into<String>) -> Self {
+        Self::EtcdSnapshot { path: path.into(), tls: EtcdTls::default(), etcdctl: "etcdctl".to_owned() }
+    }
+
+    /// The commands that carry out this operation on a node with `pm`, in order.
+    pub fn render(&self, pm: PackageManager) -> Vec<Vec<String>> {
+        match self {
+            Self::DetectPackageManager => {
+                vec![vec!["sh".to_owned(), "-c".to_owned(), DETECT_SCRIPT.to_owned(), "kubeladder-detect".to_owned()]]
+            }
+            Self::QueryPackages => vec![query_packages_argv(pm)],
+            Self::ConfigureRepository { source } => {
+                let mut commands = Vec::new();
+                let (path, contents) = source.file(pm);
+                if pm == PackageManager::Apt
+                    && let Some(key) = &source.key_url
+                {
+                    commands.push(vec![
+                        "sh".to_owned(),
+                        "-c".to_owned(),
+                        FETCH_KEY_SCRIPT.to_owned(),
+                        "kubeladder-key".to_owned(),
+                        key.clone(),
+                        APT_KEYRING.to_owned(),
+                    ]);
+                }
+                commands.push(write_file_argv(path, &contents, 0o644));
+                commands.push(match pm {
+                    PackageManager::Apt => argv(&["apt-get", "update"]),
+                    PackageManager::Yum | PackageManager::Dnf | PackageManager::Dnf5 => {
+                        vec![pm.program().to_owned(), "makecache".to_owned(), "-y".to_owned()]
+                    }
+                });
+                commands
+            }
+            Self::InstallPackages { packages, version, change_held } => {
+                let names = packages.iter().map(|p| p.name().to_owned());
+                match pm {
+                    PackageManager::Apt => {
+                        let mut install =
+                            argv(&["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q"]);
+                        if *change_held {
+                            install.push("--allow-change-held-packages".to_owned());
+                        }
+                        install.extend(packages.iter().map(|p| format!("{p}={version}")));
+                        let mut hold = argv(&["apt-mark", "hold"]);
+                        hold.extend(names);
+                        // Refresh first: a run interrupted between writing the sources file
+                        // and `apt-get update` finds the repository already configured.
+                        vec![argv(&["apt-get", "update", "-q"]), install, hold]
+                    }
+                    PackageManager::Yum | PackageManager::Dnf | PackageManager::Dnf5 => {
+                        let mut install = vec![pm.program().to_owned(), "install".to_owned(), "-y".to_owned()];
+                        install.extend(packages.iter().map(|p| format!("{p}-{version}")));
+                        install.push(if pm == PackageManager::Dnf5 {
+                            "--setopt=disable_excludes=kubernetes".to_owned()
+                        } else {
+                            "--disableexcludes=kubernetes".to_owned()
+                        });
+                        vec![install]
+                    }
+                }
+            }
+            Self::KubeadmUpgradePlan => vec![argv(&["kubeadm", "upgrade", "plan"])],
+            Self::KubeadmUpgradeApply { version } => {
+                vec![vec![
+                    "kubeadm".to_owned(),
+                    "upgrade".to_owned(),
+                    "apply".to_owned(),
+                    version.to_string(),
+                    "-y".to_owned(),
+                ]]
+            }
+            Self::KubeadmUpgradeNode => vec![argv(&["kubeadm", "upgrade", "node"])],
+            Self::RestartKubelet => {
+                vec![argv(&["systemctl", "daemon-reload"]), argv(&["systemctl", "restart", "kubelet"])]
+            }
+            Self::EtcdSnapshot { path, tls, etcdctl } => {
+                let mut save = tls.argv(etcdctl);
+                save.extend(["snapshot".to_owned(), "save".to_owned(), path.clone()]);
+                vec![argv(&["mkdir", "-p", "--", parent_dir(path)]), save]
+            }
+            Self::ListBackups => vec![argv(&["ls", "-1", "--", KUBEADM_TMP_DIR])],
+            Self::RestoreManifests { backup } => {
+                vec![vec![
+                    "cp".to_owned(),
+                    "-a".to_owned(),
+                    "--".to_owned(),
+                    format!("{}/.", backup.trim_end_matches('/')),
+                    format!("{MANIFESTS_DIR}/"),
+                ]]
+            }
+            Self::ReadFile { path } => vec![argv(&["cat", "--", path])],
+            Self::WriteFile { path, contents, mode } => vec![write_file_argv(path, contents, *mode)],
+        }
+    }
+
+    /// The query whose output tells whether this operation is already done, if it has one.
+    /// Operations without a check are idempotent and always run.
+    pub fn check(&self, pm: PackageManager) -> Option<Vec<String>> {
+        match self {
+            Self::ConfigureRepository { source } => Some(argv(&["cat", "--", source.file(pm).0])),
+            Self::InstallPackages { .. } => Some(query_packages_argv(pm)),
+            Self::KubeadmUpgradeApply { .. } => {
+                Some(argv(&["cat", "--", &format!("{MANIFESTS_DIR}/kube-apiserver.yaml")]))
+            }
+            Self::EtcdSnapshot { path, tls, etcdctl } => {
+                let mut status = tls.argv(etcdctl);
+                status.truncate(3);
+                status.extend([
+                    "snapshot".to_owned(),
+                    "status".to_owned(),
+                    path.clone(),
+                    "-w".to_owned(),
+                    "json".to_owned(),
+                ]);
+                Some(status)
+            }
+            Self::WriteFile { path, .. } => Some(argv(&["cat", "--", path])),
+            _ => None,
+        }
+    }
+
+    /// Whether the check's `output` shows this operation already done.
+    pub fn is_done(&self, pm: PackageManager, output: &CommandOutput) -> Result<bool, NodeError> {
+        Ok(match self {
+            Self::ConfigureRepository { source } => output.exit_code == 0 && output.stdout == source.file(pm).1,
+            Self::InstallPackages { packages, version, .. } => {
+                let state = parse_packages(pm, output)?;
+                packages.iter().all(|p| {
+                    state.iter().any(|s| {
+                        s.package == *p
+                            && s.version.as_deref() == Some(version.as_str())
+                            && (pm != PackageManager::Apt || s.held)
+                    })
+                })
+            }
+            Self::KubeadmUpgradeApply { version } => {
+                output.exit_code == 0 && manifest_image_version(&output.stdout).as_ref() == Some(version)
+            }
+            Self::EtcdSnapshot { .. } => output.exit_code == 0 && output.stdout.contains("\"totalKey\""),
+            Self::WriteFile { contents, .. } => output.exit_code == 0 && output.stdout == *contents,
+            _ => false,
+        })
+    }
+}
+
+impl NodeOp {
+    /// Why this operation must not run, judged on its check's output. yum and dnf install
+    /// an older version by downgrading without asking, so an install below what is
+    /// installed is refused here; apt refuses it itself (exit 100) and is left to do so.
+    /// Returns `(package, installed, target)`.
+    pub fn downgrade(
+        &self,
+        pm: PackageManager,
+        check_output: &CommandOutput,
+    ) -> Result<Option<(KubePackage, String, String)>, NodeError> {
+        let Self::InstallPackages { packages, version, .. } = self else { return Ok(None) };
+        if pm == PackageManager::Apt {
+            return Ok(None);
+        }
+        let target = RpmVersion::parse(version)?;
+        for state in parse_packages(pm, check_output)? {
+            let Some(installed) = &state.version else { continue };
+            if packages.contains(&state.package) && RpmVersion::parse(installed)? > target {
+                return Ok(Some((state.package, installed.clone(), version.clone())));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn parent_dir(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => ".",
+    }
+}
+
+fn query_packages_argv(pm: PackageManager) -> Vec<String> {
+    let mut query = match pm {
+        PackageManager::Apt => argv(&["dpkg-query", "-W", "-f", "${Package}\\t${Version}\\t${Status}\\n"]),
+        PackageManager::Yum | PackageManager::Dnf | PackageManager::Dnf5 => {
+            argv(&["rpm", "-q", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\tinstalled\\n"])
+        }
+    };
+    query.extend(KubePackage::ALL.iter().map(|p| p.name().to_owned()));
+    query
+}
+
+/// One package's state on a node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageState {
+    pub package: KubePackage,
+    /// The installed version, `None` when not installed.
+    pub version: Option<String>,
+    /// apt: held (`apt-mark hold`). yum/dnf hold through the repository's `exclude=`.
+    pub held: bool,
+}
+
+/// Parse the output of [`NodeOp::QueryPackages`]: every one of kubeadm, kubelet, kubectl,
+/// installed or not. `dpkg-query` exits 1 when a package is unknown and `rpm -q` exits
+/// with the number of packages not installed; those are answers, not failures.
+pub fn parse_packages(pm: PackageManager, output: &CommandOutput) -> Result<Vec<PackageState>, NodeError> {
+    let most = if pm == PackageManager::Apt { 1 } else { 3 };
+    if !(0..=most).contains(&output.exit_code) {
+        return Err(NodeError::Output {
+            command: query_packages_argv(pm).join(" "),
+            reason: format!("exit code {}: {}", output.exit_code, output.stderr.trim()),
+        });
+    }
+    let mut states: Vec<PackageState> =
+        KubePackage::ALL.iter().map(|&package| PackageState { package, version: None, held: false }).collect();
+    for line in output.stdout.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [name, version, status] = fields[..] else { continue };
+        let Some(package) = KubePackage::parse(name) else { continue };
+        let installed = match pm {
+            PackageManager::Apt => status.ends_with(" installed") && !version.is_empty(),
+            _ => status == "installed",
+        };
+        if let Some(state) = states.iter_mut().find(|s| s.package == package) {
+            state.version = installed.then(|| version.to_owned());
+            state.held = status.starts_with("hold ");
+        }
+    }
+    Ok(states)
+}
+
+/// The version in the `image:` of a kube-apiserver static pod manifest
+/// (`registry.k8s.io/kube-apiserver:v1.19.16` -> v1.19.16).
+pub fn manifest_image_version(manifest: &str) -> Option<KubeVersion> {
+    manifest.lines().find_map(|line| {
+        let image = line.trim().trim_start_matches("- ").strip_prefix("image:")?.trim().trim_matches(['"', '\'']);
+        let (name, tag) = image.rsplit_once(':')?;
+        if !name.ends_with("kube-apiserver") {
+            return None;
+        }
+        KubeVersion::parse(tag).ok()
+    })
+}
+
+/// The package manager from the output of [`NodeOp::DetectPackageManager`]: apt first,
+/// then dnf 5 (`dnf5` on `PATH`, or `dnf --version` saying so), dnf, yum.
+pub fn detect_package_manager(output: &str) -> Option<PackageManager> {
+    let mut found = Vec::new();
+    let mut dnf_version = "";
+    for line in output.lines() {
+        if let Some(v) = line.strip_prefix("dnf-version:") {
+            dnf_version = v.trim();
+        } else if let Some(name) = line.trim().rsplit('/').next() {
+            found.push(name);
+        }
+    }
+    if found.contains(&"apt-get") {
+        Some(PackageManager::Apt)
+    } else if found.contains(&"dnf5") || (found.contains(&"dnf") && dnf_version.starts_with("dnf5")) {
+        Some(PackageManager::Dnf5)
+    } else if found.contains(&"dnf") {
+        Some(PackageManager::Dnf)
+    } else if found.contains(&"yum") {
+        Some(PackageManager::Yum)
+    } else {
+        None
+    }
+}
+
+/// Which repository a repository definition file (apt sources or yum repo) points at,
+/// and for pkgs.k8s.io its minor. `None` when it names neither.
+pub fn detect_repository(contents: &str) -> Option<(Repository, Option<Minor>)> {
+    let active = contents.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
+    if let Some(at) = active.find("/core:/stable:/v") {
+        let rest = &active[at + "/core:/stable:/v".len()..];
+        let minor = rest.split('/').next().and_then(|m| Minor::parse(m).ok());
+        return Some((Repository::PkgsK8sIo, minor));
+    }
+    ["apt.kubernetes.io", "yum.kubernetes.io", "packages.cloud.google.com", "kubernetes-xenial"]
+        .iter()
+        .any(|marker| active.contains(marker))
+        .then_some((Repository::Legacy, None))
+}
+
+/// Kind of a kubeadm backup directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupKind {
+    Manifests,
+    Etcd,
+}
+
+/// A kubeadm backup directory: `/etc/kubernetes/tmp/kubeadm-backup-manifests-2024-01-02-03-04-05`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backup {
+    pub kind: BackupKind,
+    /// `YYYY-MM-DD-HH-MM-SS`, which sorts chronologically as text.
+    pub timestamp: String,
+    pub path: String,
+}
+
+/// Parse the output of [`NodeOp::ListBackups`], oldest first. A missing directory means no backup.
+pub fn parse_backups(output: &CommandOutput) -> Result<Vec<Backup>, NodeError> {
+    if output.exit_code != 0 {
+        if output.stderr.contains("No such file") {
+            return Ok(Vec::new());
+        }
+        return Err(NodeError::Output {
+            command: format!("ls -1 -- {KUBEADM_TMP_DIR}"),
+            reason: format!("exit code {}: {}", output.exit_code, output.stderr.trim()),
+        });
+    }
+    let mut backups: Vec<Backup> = output
+        .stdout
+        .lines()
+        .filter_map(|name| {
+            let name = name.trim();
+            let (kind, timestamp) = if let Some(t) = name.strip_prefix("kubeadm-backup-manifests-") {
+                (BackupKind::Manifests, t)
+            } else {
+                (BackupKind::Etcd, name.strip_prefix("kubeadm-backup-etcd-")?)
+            };
+            let parts: Vec<&str> = timestamp.split('-').collect();
+            let well_formed = parts.len() == 6
+                && parts
+                    .iter()
+                    .zip([4, 2, 2, 2, 2, 2])
+                    .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_digit()));
+            well_formed.then(|| Backup {
+                kind,
+                timestamp: timestamp.to_owned(),
+                path: format!("{KUBEADM_TMP_DIR}/{name}"),
+            })
+        })
+        .collect();
+    backups.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then(a.kind.cmp(&b.kind)));
+    Ok(backups)
+}
+
+impl fmt::Display for NodeOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DetectPackageManager => f.write_str("detect the package manager"),
+            Self::QueryPackages => f.write_str("query installed kubeadm, kubelet, kubectl and their holds"),
+            Self::ConfigureRepository { source } => {
+                write!(
+                    f,
+                    "configure the {} repository for Kubernetes {} ({})",
+                    source.repository, source.minor, source.url
+                )
+            }
+            Self::InstallPackages { packages, version, .. } => {
+                let names: Vec<&str> = packages.iter().map(|p| p.name()).collect();
+                write!(f, "install {} at {version}, held", names.join(", "))
+            }
+            Self::KubeadmUpgradePlan => f.write_str("kubeadm upgrade plan"),
+            Self::KubeadmUpgradeApply { version } => write!(f, "kubeadm upgrade apply {version}"),
+            Self::KubeadmUpgradeNode => f.write_str("kubeadm upgrade node"),
+            Self::RestartKubelet => f.write_str("restart the kubelet"),
+            Self::EtcdSnapshot { path, tls, .. } => write!(f, "etcd snapshot of {} to {path}", tls.endpoint),
+            Self::ListBackups => write!(f, "list kubeadm backups in {KUBEADM_TMP_DIR}"),
+            Self::RestoreManifests { backup } => write!(f, "restore static pod manifests from {backup}"),
+            Self::ReadFile { path } => write!(f, "read {path}"),
+            Self::WriteFile { path, .. } => write!(f, "write {path}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(exit_code: i32, stdout: &str) -> CommandOutput {
+        CommandOutput { exit_code, stdout: stdout.to_owned(), stderr: String::new() }
+    }
+
+    const MANAGERS: [PackageManager; 4] =
+        [PackageManager::Apt, PackageManager::Yum, PackageManager::Dnf, PackageManager::Dnf5];
+
+    fn sample_ops(pm: PackageManager) -> Vec<NodeOp> {
+        let minor = Minor::new(1, 29);
+        let v = KubeVersion::new(1, 29, 10);
+        let style = RepoStyle { repository: Repository::PkgsK8sIo, format: pm.format() };
+        vec![
+            NodeOp::DetectPackageManager,
+            NodeOp::QueryPackages,
+            NodeOp::ConfigureRepository { source: RepoSource::upstream(minor, Repository::PkgsK8sIo, pm.format()) },
+            NodeOp::ConfigureRepository {
+                source: RepoSource::upstream(Minor::new(1, 19), Repository::Legacy, pm.format()),
+            },
+            NodeOp::install(&[KubePackage::Kubeadm], &v, style).unwrap(),
+            NodeOp::install(&[KubePackage::Kubelet, KubePackage::Kubectl], &v, style).unwrap(),
+            NodeOp::KubeadmUpgradePlan,
+            NodeOp::KubeadmUpgradeApply { version: v },
+            NodeOp::KubeadmUpgradeNode,
+            NodeOp::RestartKubelet,
+            NodeOp::etcd_snapshot("/var/lib/kubeladder/snapshots/h1.db"),
+            NodeOp::ListBackups,
+            NodeOp::RestoreManifests {
+                backup: "/etc/kubernetes/tmp/kubeadm-backup-manifests-2024-01-02-03-04-05".into(),
+            },
+            NodeOp::ReadFile { path: "/etc/kubernetes/manifests/kube-apiserver.yaml".into() },
+        ]
+    }
+
+    fn rendered(pm: PackageManager) -> String {
+        let mut text = String::new();
+        for op in sample_ops(pm) {
+            text.push_str(&format!("# {op}\n"));
+            for command in op.render(pm) {
+                text.push_str(&format!("{command:?}\n"));
+            }
+            if let Some(check) = op.check(pm) {
+                text.push_str(&format!("check: {check:?}\n"));
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn renders_apt() {
+        insta::assert_snapshot!(rendered(PackageManager::Apt));
+    }
+
+    #[test]
+    fn renders_yum() {
+        insta::assert_snapshot!(rendered(PackageManager::Yum));
+    }
+
+    #[test]
+    fn renders_dnf() {
+        insta::assert_snapshot!(rendered(PackageManager::Dnf));
+    }
+
+    #[test]
+    fn renders_dnf5() {
+        insta::assert_snapshot!(rendered(PackageManager::Dnf5));
+    }
+
+    #[test]
+    fn ops_serialize_as_tagged_json() {
+        let op = NodeOp::install(&[KubePackage::Kubeadm], &KubeVersion::new(1, 19, 16), RepoStyle::LEGACY_APT).unwrap();
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(
+            json,
+            r#"{"op":"install-packages","packages":["kubeadm"],"version":"1.19.16-00","change_held":true}"#
+        );
+        assert_eq!(serde_json::from_str::<NodeOp>(&json).unwrap(), op);
+    }
+
+    #[test]
+    fn install_check_requires_exact_version_and_hold_on_apt() {
+        let op = NodeOp::install(&[KubePackage::Kubeadm], &KubeVersion::new(1, 19, 16), RepoStyle::LEGACY_APT).unwrap();
+        let pm = PackageManager::Apt;
+        let held = "kubeadm\t1.19.16-00\thold ok installed\nkubelet\t1.18.20-00\thold ok installed\n";
+        assert!(op.is_done(pm, &out(1, held)).unwrap());
+        let unheld = "kubeadm\t1.19.16-00\tinstall ok installed\n";
+        assert!(!op.is_done(pm, &out(0, unheld)).unwrap());
+        let older = "kubeadm\t1.18.20-00\thold ok installed\n";
+        assert!(!op.is_done(pm, &out(0, older)).unwrap());
+        let removed = "kubeadm\t1.19.16-00\tdeinstall ok config-files\n";
+        assert!(!op.is_done(pm, &out(0, removed)).unwrap());
+        assert!(op.is_done(pm, &out(2, "")).is_err());
+    }
+
+    #[test]
+    fn rpm_installs_below_the_installed_version_are_downgrades() {
+        let op = NodeOp::install(&[KubePackage::Kubeadm], &KubeVersion::new(1, 18, 20), RepoStyle::LEGACY_YUM).unwrap();
+        let installed = out(1, "kubeadm\t1.19.16-0\tinstalled\nkubelet\t1.30.0-150500.1.1\tinstalled\n");
+        let refusal = op.downgrade(PackageManager::Dnf, &installed).unwrap();
+        assert_eq!(refusal, Some((KubePackage::Kubeadm, "1.19.16-0".to_owned(), "1.18.20-0".to_owned())));
+        let up = NodeOp::install(&[KubePackage::Kubeadm], &KubeVersion::new(1, 19, 16), RepoStyle::LEGACY_YUM).unwrap();
+        assert_eq!(up.downgrade(PackageManager::Yum, &installed).unwrap(), None, "same version, kubelet not asked");
+        assert_eq!(
+            op.downgrade(PackageManager::Apt, &out(0, "kubeadm\t1.19.16-00\thold ok installed\n")).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn parses_rpm_query() {
+        let o = out(1, "kubeadm\t1.19.16-0\tinstalled\npackage kubelet is not installed\n");
+        let states = parse_packages(PackageManager::Dnf, &o).unwrap();
+        assert_eq!(states[0].version.as_deref(), Some("1.19.16-0"));
+        assert_eq!(states[1].version, None);
+    }
+
+    #[test]
+    fn repository_check_compares_exact_contents() {
+        let source = RepoSource::upstream(Minor::new(1, 29), Repository::PkgsK8sIo, PackageFormat::Deb);
+        let op = NodeOp::ConfigureRepository { source: source.clone() };
+        let (_, contents) = source.file(PackageManager::Apt);
+        assert!(op.is_done(PackageManager::Apt, &out(0, &contents)).unwrap());
+        let other = RepoSource::upstream(Minor::new(1, 28), Repository::PkgsK8sIo, PackageFormat::Deb);
+        assert!(!op.is_done(PackageManager::Apt, &out(0, &other.file(PackageManager::Apt).1)).unwrap());
+        assert!(!op.is_done(PackageManager::Apt, &out(1, "")).unwrap());
+    }
+
+    #[test]
+    fn detects_package_managers() {
+        assert_eq!(detect_package_manager("/usr/bin/apt-get\n"), Some(PackageManager::Apt));
+        assert_eq!(
+            detect_package_manager("/usr/bin/dnf5\n/usr/bin/dnf\ndnf-version: dnf5 version 5.2.6\n"),
+            Some(PackageManager::Dnf5)
+        );
+        assert_eq!(
+            detect_package_manager("/usr/bin/dnf\ndnf-version: dnf5 version 5.2.6\n"),
+            Some(PackageManager::Dnf5)
+        );
+        assert_eq!(
+            detect_package_manager("/usr/bin/dnf\n/usr/bin/yum\ndnf-version: 4.14.0\n"),
+            Some(PackageManager::Dnf)
+        );
+        assert_eq!(detect_package_manager("/usr/bin/yum\n"), Some(PackageManager::Yum));
+        assert_eq!(detect_package_manager(""), None);
+    }
+
+    #[test]
+    fn detects_repositories() {
+        for pm in MANAGERS {
+            let pkgs = RepoSource::upstream(Minor::new(1, 29), Repository::PkgsK8sIo, pm.format()).file(pm).1;
+            assert_eq!(detect_repository(&pkgs), Some((Repository::PkgsK8sIo, Some(Minor::new(1, 29)))));
+            let legacy = RepoSource::upstream(Minor::new(1, 19), Repository::Legacy, pm.format()).file(pm).1;
+            assert_eq!(detect_repository(&legacy), Some((Repository::Legacy, None)));
+        }
+        assert_eq!(detect_repository("# deb https://apt.kubernetes.io/ kubernetes-xenial main\n"), None);
+    }
+
+    #[test]
+    fn apply_check_reads_the_apiserver_image() {
+        let op = NodeOp::KubeadmUpgradeApply { version: KubeVersion::new(1, 19, 16) };
+        let manifest = "spec:\n  containers:\n  - command:\n    image: k8s.gcr.io/kube-apiserver:v1.19.16\n";
+        let first = "spec:\n  containers:\n  - image: \"registry.k8s.io/kube-apiserver:v1.19.16\"\n";
+        assert!(op.is_done(PackageManager::Apt, &out(0, first)).unwrap());
+        assert!(op.is_done(PackageManager::Apt, &out(0, manifest)).unwrap());
+        assert!(!op.is_done(PackageManager::Apt, &out(0, &manifest.replace("1.19.16", "1.18.20"))).unwrap());
+    }
+
+    #[test]
+    fn parses_backups_oldest_first() {
+        let o = out(
+            0,
+            "kubeadm-backup-manifests-2024-05-01-10-00-00\nkubeadm-backup-etcd-2024-01-02-03-04-05\nkubeadm-upgraded-manifests123\nkubeadm-backup-etcd-2024-1-2\n",
+        );
+        let backups = parse_backups(&o).unwrap();
+        assert_eq!(backups.len(), 2);
+        assert_eq!(backups[0].kind, BackupKind::Etcd);
+        assert_eq!(backups[1].path, "/etc/kubernetes/tmp/kubeadm-backup-manifests-2024-05-01-10-00-00");
+        let missing = CommandOutput {
+            exit_code: 2,
+            stdout: String::new(),
+            stderr: "ls: cannot access: No such file or directory".into(),
+        };
+        assert!(parse_backups(&missing).unwrap().is_empty());
+    }
+}

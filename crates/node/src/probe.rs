@@ -1,0 +1,109 @@
+//! What `kubeladder hosts check` reports for one node: reachability, OS, package
+//! manager, repository and minor, installed and held packages.
+
+use std::time::Duration;
+
+use kubeladder_core::Minor;
+use kubeladder_core::package::{RepoStyle, Repository};
+use serde::Serialize;
+
+use crate::error::NodeError;
+use crate::exec::{Executor, LocalExecutor, SshExecutor, SshOptions};
+use crate::hosts::{Host, Transport};
+use crate::ops::{self, APT_SOURCES_FILE, NodeOp, PackageManager, PackageState, YUM_REPO_FILE};
+
+/// One node as seen over its transport.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostReport {
+    pub node: String,
+    /// `PRETTY_NAME` from `/etc/os-release`.
+    pub os: Option<String>,
+    pub package_manager: PackageManager,
+    /// From the repository definition file, else from the installed kubeadm's version.
+    pub repository: Option<Repository>,
+    /// The minor the repository serves (pkgs.k8s.io only).
+    pub repository_minor: Option<Minor>,
+    pub packages: Vec<PackageState>,
+}
+
+/// An executor for `host` over its transport.
+pub fn executor_for(host: &Host, options: &SshOptions) -> Result<Box<dyn Executor>, NodeError> {
+    match host.transport {
+        Transport::Ssh => Ok(Box::new(SshExecutor::new(host.clone(), options.clone()))),
+        Transport::Local => Ok(Box::new(LocalExecutor::new(host.node.clone()).with_sudo(host.sudo))),
+        Transport::Sim => Err(NodeError::Unsupported {
+            operation: format!("reaching node {}", host.node),
+            package_manager: "the sim transport".to_owned(),
+            reason: "the simulator has no exec endpoint yet".to_owned(),
+        }),
+    }
+}
+
+/// The value of `key` in an os-release file.
+pub fn os_release_field(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix(key)?.strip_prefix('=')?;
+        Some(value.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// Probe one node: package manager (unless `package_manager` overrides it), OS,
+/// repository, packages. Fails only when the node cannot be reached or refuses.
+pub async fn probe(
+    exec: &dyn Executor,
+    package_manager: Option<PackageManager>,
+    timeout: Duration,
+) -> Result<HostReport, NodeError> {
+    let pm = if let Some(pm) = package_manager {
+        pm
+    } else {
+        let out = crate::exec::query(exec, &NodeOp::DetectPackageManager, PackageManager::Apt, timeout).await?;
+        ops::detect_package_manager(&out.stdout).ok_or_else(|| NodeError::Unsupported {
+            operation: format!("node {}", exec.node()),
+            package_manager: "no package manager".to_owned(),
+            reason: "none of apt-get, dnf5, dnf, yum is on PATH".to_owned(),
+        })?
+    };
+    let read = |path: &str| NodeOp::ReadFile { path: path.to_owned() };
+    let os_release = crate::exec::query(exec, &read("/etc/os-release"), pm, timeout).await?;
+    let os = os_release_field(&os_release.stdout, "PRETTY_NAME");
+    let repo_file = if pm == PackageManager::Apt { APT_SOURCES_FILE } else { YUM_REPO_FILE };
+    let repo = crate::exec::query(exec, &read(repo_file), pm, timeout).await?;
+    let packages = ops::parse_packages(pm, &crate::exec::query(exec, &NodeOp::QueryPackages, pm, timeout).await?)?;
+    let (mut repository, repository_minor) = match ops::detect_repository(&repo.stdout) {
+        Some((repository, minor)) => (Some(repository), minor),
+        None => (None, None),
+    };
+    if repository.is_none()
+        && let Some(version) = packages.first().and_then(|p| p.version.as_deref())
+        && let Ok((_, RepoStyle { repository: style, .. })) = RepoStyle::parse_package(pm.format(), version)
+    {
+        repository = Some(style);
+    }
+    Ok(HostReport { node: exec.node().to_owned(), os, package_manager: pm, repository, repository_minor, packages })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_os_release() {
+        let text = "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n";
+        assert_eq!(os_release_field(text, "PRETTY_NAME").as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
+        assert_eq!(os_release_field(text, "ID").as_deref(), Some("debian"));
+        assert_eq!(os_release_field(text, "VERSION_ID"), None);
+    }
+
+    #[tokio::test]
+    async fn probes_this_machine_locally() {
+        let host = crate::hosts::Hosts::default().resolve("here", Some("127.0.0.1")).unwrap();
+        let host = Host { transport: Transport::Local, ..host };
+        let exec = executor_for(&host, &SshOptions::default()).unwrap();
+        let report = probe(exec.as_ref(), None, Duration::from_secs(30)).await.unwrap();
+        assert_eq!(report.package_manager, PackageManager::Apt);
+        assert!(report.os.is_some_and(|os| os.contains("Debian")));
+        let sim = Host { transport: Transport::Sim, ..host };
+        assert!(executor_for(&sim, &SshOptions::default()).unwrap_err().to_string().contains("simulator"));
+    }
+}

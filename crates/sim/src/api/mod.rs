@@ -1,0 +1,527 @@
+//! The HTTPS API: TLS accept loop, bearer-token auth, routing and the REST verbs.
+
+pub mod discovery;
+pub mod patch;
+mod protobuf;
+pub mod selectors;
+pub mod table;
+mod watch;
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch as tokio_watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::lifecycle::{self, Propagation};
+use crate::model;
+use crate::resources::{self, ResourceDef};
+use crate::status::ApiError;
+use crate::store::{Store, name_of, namespace_of, rv_of};
+use crate::util::{get_path, str_at};
+use selectors::{FieldSelector, LabelSelector};
+
+pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Requests served, per (verb, resource).
+pub type RequestCounts = BTreeMap<(String, String), u64>;
+
+/// Everything a request handler needs.
+#[derive(Debug)]
+pub struct ApiState {
+    pub store: Store,
+    pub token: String,
+    pub counters: Mutex<RequestCounts>,
+    pub shutdown: tokio_watch::Receiver<bool>,
+    pub address: SocketAddr,
+    pub bookmark_interval: Duration,
+}
+
+impl ApiState {
+    fn count(&self, verb: &str, resource: &str) {
+        let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *counters.entry((verb.to_owned(), resource.to_owned())).or_default() += 1;
+    }
+}
+
+pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
+    UnsyncBoxBody::new(Full::new(bytes.into()))
+}
+
+fn json_response(code: u16, value: &Value) -> Response<Body> {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut response = Response::new(full(body));
+    *response.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert("audit-id", header::HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
+    response
+}
+
+fn error_response(err: &ApiError) -> Response<Body> {
+    json_response(err.code, &err.to_status())
+}
+
+/// Serve HTTPS on `listener` until `shutdown` turns true.
+pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<ApiState>) {
+    let mut shutdown = state.shutdown.clone();
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let acceptor = acceptor.clone();
+                let state = state.clone();
+                connections.spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else { return };
+                    let service = service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+            _ = shutdown.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(b) = hex {
+                    out.push(b);
+                    i += 3;
+                } else {
+                    out.push(b'%');
+                    i += 1;
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_query(query: Option<&str>) -> HashMap<String, String> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// A request aimed at a resource.
+#[derive(Debug)]
+struct Target {
+    def: &'static ResourceDef,
+    namespace: Option<String>,
+    name: Option<String>,
+    sub: Option<String>,
+}
+
+fn parse_target(group: &str, version: &str, rest: &[&str]) -> Option<Target> {
+    let namespaced_path = rest.len() >= 3
+        && rest[0] == "namespaces"
+        && resources::find(group, version, rest[2]).is_some_and(|d| d.namespaced);
+    let (namespace, rest) = if namespaced_path { (Some(rest[1].to_owned()), &rest[2..]) } else { (None, rest) };
+    let def = resources::find(group, version, rest.first()?)?;
+    Some(Target {
+        def,
+        namespace,
+        name: rest.get(1).map(|s| (*s).to_owned()),
+        sub: rest.get(2).map(|s| (*s).to_owned()),
+    })
+}
+
+fn current_apiserver_version(store: &Store) -> String {
+    let inner = store.lock();
+    let mut apiservers: Vec<&Value> = inner
+        .list(resources::PODS, Some("kube-system"))
+        .filter(|p| model::labels(p).and_then(|l| l.get("component")).and_then(Value::as_str) == Some("kube-apiserver"))
+        .collect();
+    apiservers.sort_by_key(|p| name_of(p).to_owned());
+    if let Some(image) = apiservers
+        .first()
+        .and_then(|p| get_path(p, "spec.containers"))
+        .and_then(Value::as_array)
+        .and_then(|c| c.first())
+        .map(|c| str_at(c, "image"))
+        && let Some((_, tag)) = image.rsplit_once(':')
+    {
+        return tag.to_owned();
+    }
+    inner
+        .get(resources::CONFIGMAPS, "kube-system", "kubeadm-config")
+        .map(|cm| str_at(cm, "data.ClusterConfiguration").to_owned())
+        .and_then(|text| {
+            text.lines().find_map(|l| l.trim().strip_prefix("kubernetesVersion:").map(|v| v.trim().to_owned()))
+        })
+        .unwrap_or_else(|| "v0.0.0".to_owned())
+}
+
+async fn handle(state: &ApiState, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_owned();
+    let query = parse_query(req.uri().query());
+    let open = matches!(path.as_str(), "/healthz" | "/livez" | "/readyz" | "/version");
+    if !open {
+        let authorized = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|token| token.trim() == state.token);
+        if !authorized {
+            return error_response(&ApiError::new(401, "Unauthorized", "Unauthorized"));
+        }
+    }
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["healthz" | "livez" | "readyz"] => {
+            let mut response = Response::new(full("ok"));
+            response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain"));
+            return response;
+        }
+        ["version"] => return json_response(200, &discovery::version(&current_apiserver_version(&state.store))),
+        ["api"] => return json_response(200, &discovery::core_versions(&state.address.to_string())),
+        ["apis"] => return json_response(200, &discovery::group_list()),
+        ["api", "v1"] => {
+            return discovery::resource_list("", "v1").map_or_else(not_found_path, |v| json_response(200, &v));
+        }
+        ["apis", group] => return discovery::group(group).map_or_else(not_found_path, |v| json_response(200, &v)),
+        ["apis", group, version] => {
+            return discovery::resource_list(group, version).map_or_else(not_found_path, |v| json_response(200, &v));
+        }
+        _ => {}
+    }
+    let target = match segments.as_slice() {
+        ["api", "v1", rest @ ..] => parse_target("", "v1", rest),
+        ["apis", group, version, rest @ ..] => parse_target(group, version, rest),
+        _ => None,
+    };
+    let Some(target) = target else { return not_found_path() };
+    let method = req.method().clone();
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let body = match req.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return error_response(&ApiError::bad_request("cannot read the request body")),
+    };
+    let as_table = table::wants_table(&accept);
+    let result = route(state, &method, &target, &query, &body, &content_type, as_table);
+    match result {
+        Ok(response) => response,
+        Err(err) => error_response(&err),
+    }
+}
+
+fn not_found_path() -> Response<Body> {
+    error_response(&ApiError::new(404, "NotFound", "the server could not find the requested resource"))
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
+    if protobuf::is_protobuf(body) {
+        return protobuf::decode(body);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format ({e}); only JSON bodies are accepted: {:?}",
+                String::from_utf8_lossy(&body[..body.len().min(40)])
+            ),
+        )
+    })
+}
+
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+fn route(
+    state: &ApiState,
+    method: &Method,
+    target: &Target,
+    query: &HashMap<String, String>,
+    body: &[u8],
+    content_type: &str,
+    as_table: bool,
+) -> Result<Response<Body>, ApiError> {
+    let def = target.def;
+    let key = def.key();
+    let namespace = target.namespace.clone().unwrap_or_default();
+    if def.namespaced && target.name.is_some() && target.namespace.is_none() {
+        return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+    }
+    match (method, target.name.as_deref(), target.sub.as_deref()) {
+        (&Method::GET, None, None) => {
+            if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+                state.count("watch", &key);
+                return Ok(watch::start(state, def, target.namespace.as_deref(), query, as_table));
+            }
+            state.count("list", &key);
+            list(state, def, target.namespace.as_deref(), query, as_table)
+        }
+        (&Method::GET, Some(name), None | Some("status")) => {
+            state.count("get", &key);
+            let obj = state
+                .store
+                .get(&key, &namespace, name)
+                .ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
+            if as_table {
+                let now = state.store.lock().clock().now();
+                let meta = json!({"resourceVersion": str_at(&obj, "metadata.resourceVersion")});
+                return Ok(json_response(200, &table::render(def, &[&obj], now, &meta)));
+            }
+            Ok(json_response(200, &obj))
+        }
+        (&Method::POST, None, None) => {
+            state.count("create", &key);
+            let mut obj = parse_body(body)?;
+            if def.namespaced {
+                let body_ns = namespace_of(&obj).to_owned();
+                if !body_ns.is_empty() && body_ns != namespace {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
+                }
+                crate::util::object_entry(&mut obj, "metadata")
+                    .insert("namespace".to_owned(), Value::from(namespace.clone()));
+            }
+            prepare_create(def, &mut obj);
+            if query.get("dryRun").is_some_and(|d| d == "All") {
+                return Ok(json_response(201, &obj));
+            }
+            let created = state.store.lock().create(def, obj)?;
+            Ok(json_response(201, &created))
+        }
+        (&Method::POST, Some(name), Some("eviction")) if def.kind == "Pod" => {
+            state.count("eviction", &key);
+            let eviction = parse_body(body).unwrap_or(Value::Null);
+            let grace = get_path(&eviction, "deleteOptions.gracePeriodSeconds").and_then(Value::as_i64);
+            let status = lifecycle::evict(&mut state.store.lock(), &namespace, name, grace)?;
+            Ok(json_response(201, &status))
+        }
+        (&Method::POST, Some(name), Some("binding")) if def.kind == "Pod" => {
+            state.count("binding", &key);
+            let binding = parse_body(body)?;
+            let node = str_at(&binding, "target.name").to_owned();
+            let mut inner = state.store.lock();
+            inner.get(&key, &namespace, name).ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
+            inner.modify(&key, &namespace, name, |pod| {
+                crate::util::object_entry(pod, "spec").insert("nodeName".to_owned(), Value::from(node));
+            });
+            Ok(json_response(201, &crate::status::success_status(&json!({"name": name, "kind": "pods"}))))
+        }
+        (&Method::PUT, Some(name), sub @ (None | Some("status"))) => {
+            state.count("update", &key);
+            let obj = parse_body(body)?;
+            if !name_of(&obj).is_empty() && name_of(&obj) != name {
+                return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+            }
+            let expected = Some(rv_of(&obj)).filter(|rv| *rv != 0);
+            let mut inner = state.store.lock();
+            let current = inner
+                .get(&key, &namespace, name)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
+            let next = split_status(def, &current, obj, sub.is_some());
+            let updated = inner.update(def, &namespace, name, next, expected)?;
+            Ok(json_response(200, &updated))
+        }
+        (&Method::PATCH, Some(name), sub @ (None | Some("status"))) => {
+            state.count("patch", &key);
+            let kind = patch::PatchType::from_content_type(content_type).ok_or_else(|| {
+                ApiError::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type})"))
+            })?;
+            let patch_body = parse_body(body)?;
+            let mut inner = state.store.lock();
+            let current = inner
+                .get(&key, &namespace, name)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
+            let mut patched = current.clone();
+            patch::apply(kind, &mut patched, &patch_body)?;
+            let expected = get_path(&patch_body, "metadata.resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|rv| rv.parse::<u64>().ok());
+            let next = split_status(def, &current, patched, sub.is_some());
+            let updated = inner.update(def, &namespace, name, next, expected)?;
+            Ok(json_response(200, &updated))
+        }
+        (&Method::DELETE, Some(name), None) => {
+            state.count("delete", &key);
+            let options = if body.is_empty() { Value::Null } else { parse_body(body).unwrap_or(Value::Null) };
+            let grace = query
+                .get("gracePeriodSeconds")
+                .and_then(|g| g.parse::<i64>().ok())
+                .or_else(|| options.get("gracePeriodSeconds").and_then(Value::as_i64));
+            let propagation = query
+                .get("propagationPolicy")
+                .map(String::as_str)
+                .or_else(|| options.get("propagationPolicy").and_then(Value::as_str))
+                .map_or(Propagation::Background, |p| {
+                    if p == "Orphan" { Propagation::Orphan } else { Propagation::Background }
+                });
+            let mut inner = state.store.lock();
+            let current =
+                inner.get(&key, &namespace, name).ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
+            if let Some(uid) = get_path(&options, "preconditions.uid").and_then(Value::as_str)
+                && uid != str_at(current, "metadata.uid")
+            {
+                return Err(ApiError::conflict(def.plural, def.group, name));
+            }
+            let deleted = lifecycle::delete_object(&mut inner, &key, &namespace, name, grace, propagation)
+                .ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
+            Ok(json_response(200, &deleted))
+        }
+        _ => Err(ApiError::new(
+            405,
+            "MethodNotAllowed",
+            format!("the server does not allow this method on the requested resource ({method})"),
+        )),
+    }
+}
+
+/// Defaults set on create (status reset for pods, phase for namespaces).
+fn prepare_create(def: &ResourceDef, obj: &mut Value) {
+    let Some(map) = obj.as_object_mut() else { return };
+    match def.kind {
+        "Pod" => {
+            map.insert("status".to_owned(), json!({"phase": "Pending", "qosClass": "BestEffort"}));
+        }
+        "Namespace" => {
+            map.insert("status".to_owned(), json!({"phase": "Active"}));
+            map.entry("spec").or_insert_with(|| json!({"finalizers": ["kubernetes"]}));
+        }
+        "Secret" => {
+            map.entry("type").or_insert_with(|| Value::from("Opaque"));
+        }
+        _ => {}
+    }
+    if let Some(data) = map.get_mut("stringData").map(Value::take) {
+        map.remove("stringData");
+        let encoded = map.entry("data").or_insert_with(|| json!({}));
+        if let (Some(target), Some(source)) = (encoded.as_object_mut(), data.as_object()) {
+            for (k, v) in source {
+                let text = v.as_str().unwrap_or("");
+                target.insert(k.clone(), Value::from(base64::engine::general_purpose::STANDARD.encode(text)));
+            }
+        }
+    }
+}
+
+/// Main-resource writes keep the stored status; status writes change only the status.
+fn split_status(def: &ResourceDef, current: &Value, mut next: Value, status_only: bool) -> Value {
+    if status_only {
+        let mut out = current.clone();
+        if let (Some(map), Some(status)) = (out.as_object_mut(), next.get("status")) {
+            map.insert("status".to_owned(), status.clone());
+        }
+        return out;
+    }
+    if def.has_status
+        && let Some(map) = next.as_object_mut()
+    {
+        match current.get("status") {
+            Some(status) => map.insert("status".to_owned(), status.clone()),
+            None => map.remove("status"),
+        };
+    }
+    next
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ContinueToken {
+    rv: u64,
+    start: String,
+}
+
+fn list(
+    state: &ApiState,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    query: &HashMap<String, String>,
+    as_table: bool,
+) -> Result<Response<Body>, ApiError> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+    let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+    let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+    let start_after = match query.get("continue").filter(|c| !c.is_empty()) {
+        Some(token) => {
+            let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(token)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<ContinueToken>(&bytes).ok())
+                .ok_or_else(|| ApiError::bad_request("continue key is not valid"))?;
+            Some(decoded)
+        }
+        None => None,
+    };
+    let inner = state.store.lock();
+    let key = def.key();
+    let rv = start_after.as_ref().map_or(inner.resource_version(), |t| t.rv);
+    let mut matching = inner
+        .list(&key, namespace)
+        .filter(|o| labels.matches(o) && fields.matches(o))
+        .filter(|o| start_after.as_ref().is_none_or(|t| format!("{}/{}", namespace_of(o), name_of(o)) > t.start));
+    let mut page: Vec<&Value> = Vec::new();
+    let mut remaining = 0_usize;
+    for obj in matching.by_ref() {
+        if limit.is_some_and(|l| page.len() >= l) {
+            remaining = 1 + matching.by_ref().count();
+            break;
+        }
+        page.push(obj);
+    }
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if remaining > 0
+        && let Some(last) = page.last()
+    {
+        let token = ContinueToken { rv, start: format!("{}/{}", namespace_of(last), name_of(last)) };
+        let encoded =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default());
+        meta["continue"] = Value::from(encoded);
+        meta["remainingItemCount"] = Value::from(remaining);
+    }
+    if as_table {
+        let now = inner.clock().now();
+        return Ok(json_response(200, &table::render(def, &page, now, &meta)));
+    }
+    let items: Vec<Value> = page.into_iter().cloned().collect();
+    Ok(json_response(
+        200,
+        &json!({"kind": def.list_kind(), "apiVersion": def.api_version(), "metadata": meta, "items": items}),
+    ))
+}

@@ -48,6 +48,42 @@ pub enum Command {
     Plan(PlanArgs),
     /// Show the progress recorded in a run's journal
     Status(StatusArgs),
+    /// A simulated kubeadm cluster that serves the real Kubernetes HTTPS API
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve a simulated cluster until SIGINT/SIGTERM; real kubectl works against it
+    Serve(SimServeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Starts a simulated kubeadm cluster (nodes with kubelets, static control-plane pods, \
+workloads with PodDisruptionBudgets, controllers, eviction) behind a real HTTPS Kubernetes API with its own CA, \
+writes a kubeconfig for it, prints one line `serving https://127.0.0.1:PORT` when ready, and runs until SIGINT or \
+SIGTERM. Scenarios: small (1 control plane, 2 workers), ha (3 control planes, 6 workers, budgets, a StatefulSet, \
+DaemonSets, an emptyDir pod, a bare pod), large:NODES[:PODS_PER_NODE].\n\n\
+Examples:\n  kubeladder sim serve --scenario ha --kubeconfig-out /tmp/sim.kubeconfig\n  \
+KUBECONFIG=/tmp/sim.kubeconfig kubectl get nodes\n  \
+kubeladder sim serve --scenario large:1000:30 --version 1.28.15 --kubeconfig-out /tmp/big.kubeconfig")]
+pub struct SimServeArgs {
+    /// `small`, `ha`, or `large:NODES[:PODS_PER_NODE]`
+    #[arg(long, default_value = "ha")]
+    pub scenario: String,
+    /// Where to write the kubeconfig for the simulated cluster
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig_out: std::path::PathBuf,
+    /// Address to listen on (loopback only; port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Simulated seconds per real second
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Cluster version (default v1.18.20)
+    #[arg(long, value_parser = version)]
+    pub version: Option<KubeVersion>,
 }
 
 fn minor(text: &str) -> Result<Minor, String> {

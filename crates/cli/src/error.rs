@@ -10,6 +10,14 @@ pub enum CliError {
     #[error(transparent)]
     Kube(#[from] kubeladder_kube::KubeError),
 
+    /// Bad input caught by the CLI itself. Exit 2.
+    #[error("{0}")]
+    Usage(String),
+
+    /// The simulated cluster failed to start or stopped.
+    #[error("simulated cluster: {0}")]
+    Sim(#[from] kubeladder_sim::SimError),
+
     /// Reading or writing the journal failed.
     #[error(transparent)]
     Journal(#[from] kubeladder_orchestrator::OrchestratorError),

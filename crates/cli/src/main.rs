@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::cluster::block_on(commands::cluster::check(&args)),
         Command::Plan(args) => commands::cluster::block_on(commands::plan::run(&args)),
         Command::Status(args) => commands::status::run(&args),
+        Command::Sim(args::SimCommand::Serve(args)) => commands::cluster::block_on(commands::sim::serve(&args)),
     };
     match result {
         Ok(code) => code.into(),
@@ -59,9 +60,10 @@ impl CliError {
     fn exit_code(&self) -> ExitCode {
         match self {
             Self::Core(_)
+            | Self::Usage(_)
             | Self::Kube(kubeladder_kube::KubeError::Kubeconfig(_))
             | Self::Journal(kubeladder_orchestrator::OrchestratorError::NoJournal(_)) => ExitCode::from(2),
-            Self::Kube(_) | Self::Journal(_) | Self::Runtime(_) | Self::Output(_) => ExitCode::from(1),
+            Self::Kube(_) | Self::Journal(_) | Self::Sim(_) | Self::Runtime(_) | Self::Output(_) => ExitCode::from(1),
         }
     }
 }

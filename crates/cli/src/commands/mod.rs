@@ -3,6 +3,7 @@
 pub mod cluster;
 pub mod path;
 pub mod plan;
+pub mod sim;
 pub mod skew;
 pub mod status;
 pub mod versions;

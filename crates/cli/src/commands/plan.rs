@@ -388,7 +388,7 @@ pub fn render(p: &UpgradePlan) -> String {
     out += &render_hops(p);
     out += &render_forecast(p);
     out += &match p.blockers {
-        0 => format!("\nNo blockers. Apply with: kubeladder apply --to {}\n", p.target),
+        0 => "\nNo blockers.\n".to_owned(),
         n => format!("\n{n} blocker(s): fix them, then run `kubeladder plan` again.\n"),
     };
     out

@@ -1,0 +1,37 @@
+//! `kubeladder sim serve`: a simulated kubeadm cluster with a real HTTPS Kubernetes API.
+
+use std::io::Write;
+
+use kubeladder_sim::{Scenario, SimCluster, SimConfig};
+
+use crate::Outcome;
+use crate::args::SimServeArgs;
+use crate::error::CliError;
+
+pub async fn serve(args: &SimServeArgs) -> Result<Outcome, CliError> {
+    if !args.listen.ip().is_loopback() {
+        return Err(CliError::Usage(format!(
+            "--listen {} is not a loopback address; the simulated cluster only serves on 127.0.0.0/8 or ::1",
+            args.listen
+        )));
+    }
+    let mut scenario = Scenario::by_name(&args.scenario)?;
+    if let Some(version) = args.version {
+        scenario = scenario.with_version(version);
+    }
+    let config = SimConfig { listen: args.listen, speed: args.speed, ..SimConfig::new(scenario) };
+    let sim = SimCluster::start(config).await?;
+    sim.write_kubeconfig(&args.kubeconfig_out)?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "serving {}", sim.url())?;
+        stdout.flush()?;
+    }
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    sim.shutdown().await;
+    Ok(Outcome::Ok)
+}

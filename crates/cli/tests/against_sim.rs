@@ -1,0 +1,264 @@
+//! The `kubeladder` binary against a simulated cluster served in-process: `plan`, `inventory`
+//! and `check` as an operator runs them, and blockers that appear and disappear when fixed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is the failure report
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kubeladder_core::KubeVersion;
+use kubeladder_sim::{RunningSim, Scenario, SimCluster, SimConfig, Timings};
+use serde_json::Value;
+
+struct Env {
+    sim: RunningSim,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn start(scenario: Scenario) -> Self {
+        let config = SimConfig {
+            speed: 20.0,
+            timings: Timings { pod_start_secs: 2.0, pod_ready_secs: 2.0, pod_termination_secs: 2.0 },
+            ..SimConfig::new(scenario)
+        };
+        let sim = SimCluster::start(config).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        sim.write_kubeconfig(&dir.path().join("kubeconfig")).unwrap();
+        // Let controllers schedule and ready every pod before reading.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        Self { sim, dir }
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// Run the real binary (off the async runtime: it has its own).
+    async fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let mut full: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        full.extend(["--kubeconfig".to_owned(), self.kubeconfig().display().to_string()]);
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubeladder"))
+            .args(&full)
+            .env_remove("KUBECONFIG")
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(60), out).await.expect("kubeladder finishes").unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    async fn kubectl(&self, args: &[&str]) -> String {
+        let kubectl = (27..=40)
+            .rev()
+            .map(|m| Path::new("/usr/lib/google-cloud-sdk/bin").join(format!("kubectl.1.{m}")))
+            .find(|p| p.exists())
+            .expect("a versioned kubectl");
+        let out = tokio::process::Command::new(kubectl)
+            .args(args)
+            .env_clear()
+            .env("HOME", self.dir.path())
+            .env("KUBECONFIG", self.kubeconfig())
+            .output()
+            .await
+            .unwrap();
+        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// The cluster's UID differs from run to run; everything else in a plan is determined.
+fn without_uid(mut v: Value) -> Value {
+    v["cluster"]["uid"] = Value::String("[uid]".to_owned());
+    v
+}
+
+async fn plan_json(env: &Env, to: &str) -> (i32, Value) {
+    let (code, json, stderr) = env.run(&["plan", "--to", to, "--date", "2026-11-25", "-o", "json"]).await;
+    assert!(code == 0 || code == 3, "{stderr}");
+    (code, serde_json::from_str(&json).unwrap())
+}
+
+fn checks(plan: &Value) -> Vec<(String, String, String)> {
+    plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+                f["subject"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_for_the_ha_scenario_1_18_to_1_23() {
+    let env = Env::start(Scenario::ha()).await;
+    let (code, table, stderr) = env.run(&["plan", "--to", "1.23", "--date", "2026-11-25"]).await;
+    assert!(code == 0 || code == 3, "{stderr}");
+    insta::assert_snapshot!("plan_ha_1_18_to_1_23_table", table);
+    let (code_json, json, _) = env.run(&["plan", "--to", "1.23", "--date", "2026-11-25", "-o", "json"]).await;
+    assert_eq!(code, code_json);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["apiVersion"], "kubeladder.io/v1alpha1");
+    assert_eq!(v["kind"], "UpgradePlan");
+    assert_eq!(v["hops"].as_array().unwrap().len(), 5);
+    assert_eq!(v["kubelets"].as_array().unwrap().len(), 9);
+    assert_eq!(v["blockers"].as_u64().unwrap() > 0, code == 3);
+    insta::assert_json_snapshot!("plan_ha_1_18_to_1_23_json", without_uid(v));
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_for_1_28_to_1_33_with_lagging_workers() {
+    let env = Env::start(Scenario::ha().with_version(KubeVersion::new(1, 28, 15))).await;
+    let (code, json, stderr) =
+        env.run(&["plan", "--to", "1.33", "--workers", "lag", "--date", "2026-11-25", "-o", "json"]).await;
+    assert!(code == 0 || code == 3, "{stderr}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let drains = v["drainsPerNode"].as_object().unwrap();
+    assert!(drains.iter().filter(|(n, _)| n.starts_with("worker")).all(|(_, d)| d == 2), "{drains:?}");
+    insta::assert_json_snapshot!("plan_ha_1_28_to_1_33_lag_json", without_uid(v));
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_node_blocks_the_hop_into_1_24_until_it_moves_to_containerd() {
+    let env = Env::start(Scenario::small().with_version(KubeVersion::new(1, 23, 17))).await;
+    for node in ["cp-1", "worker-1", "worker-2"] {
+        let patch = r#"{"status":{"nodeInfo":{"containerRuntimeVersion":"containerd://1.6.8"}}}"#;
+        env.kubectl(&["patch", "node", node, "--subresource=status", "--type=merge", "-p", patch]).await;
+    }
+    let (_, before) = plan_json(&env, "1.24").await;
+    assert!(!checks(&before).iter().any(|c| c.0 == "docker-runtime"), "{:?}", checks(&before));
+    let patch = r#"{"status":{"nodeInfo":{"containerRuntimeVersion":"docker://20.10.7"}}}"#;
+    env.kubectl(&["patch", "node", "worker-2", "--subresource=status", "--type=merge", "-p", patch]).await;
+    let (code, blocked) = plan_json(&env, "1.24").await;
+    assert_eq!(code, 3);
+    assert!(checks(&blocked).contains(&("docker-runtime".to_owned(), "BLOCKER".to_owned(), "worker-2".to_owned())));
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_allowing_nothing_blocks_until_it_is_removed() {
+    let env = Env::start(Scenario::small()).await;
+    let manifest = env.dir.path().join("pdb.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: frozen\n  namespace: default\nspec:\n  maxUnavailable: 0\n  selector:\n    matchLabels:\n      app: hello\n",
+    )
+    .unwrap();
+    // The simulator serves no OpenAPI document yet, which client-side validation needs.
+    env.kubectl(&["create", "--validate=false", "-f", manifest.to_str().unwrap()]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (code, json, _) = env.run(&["plan", "--to", "1.19", "--date", "2026-11-25", "-o", "json"]).await;
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(code, 3);
+    assert!(checks(&v).contains(&("budget-blocks".to_owned(), "BLOCKER".to_owned(), "default/frozen".to_owned())));
+    env.kubectl(&["delete", "pdb", "frozen", "-n", "default"]).await;
+    let (_, json, _) = env.run(&["plan", "--to", "1.19", "--date", "2026-11-25", "-o", "json"]).await;
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert!(!checks(&v).iter().any(|c| c.2 == "default/frozen"));
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_and_check_on_a_healthy_cluster() {
+    let env = Env::start(Scenario::ha()).await;
+    let (code, table, stderr) = env.run(&["inventory"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!("inventory_ha_table", table);
+    let (code, json, stderr) = env.run(&["check", "--to", "1.21", "-o", "json"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert!(v["gates"].as_array().unwrap().iter().all(|g| g["passed"] == true), "{v}");
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_release_with_an_extensions_ingress_blocks_the_hop_into_1_22_until_removed() {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let env = Env::start(Scenario::small().with_version(KubeVersion::new(1, 21, 14))).await;
+    let (_, clean) = plan_json(&env, "1.22").await;
+    assert!(!checks(&clean).iter().any(|c| c.0 == "removed-api"));
+    // Helm stores base64(gzip(release JSON)); the API serves Secret data base64 again.
+    let manifest = "---\napiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: shop\nspec: {}\n";
+    let release = serde_json::json!({"name": "shop", "version": 1, "namespace": "default", "manifest": manifest});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(release.to_string().as_bytes()).unwrap();
+    let helm = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+    let secret = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+        "metadata": {"name": "sh.helm.release.v1.shop.v1", "namespace": "default",
+                     "labels": {"owner": "helm", "status": "deployed", "name": "shop", "version": "1"}},
+        "data": {"release": base64::engine::general_purpose::STANDARD.encode(helm.as_bytes())}
+    });
+    let file = env.dir.path().join("secret.json");
+    std::fs::write(&file, secret.to_string()).unwrap();
+    env.kubectl(&["create", "--validate=false", "-f", file.to_str().unwrap()]).await;
+    let (code, blocked) = plan_json(&env, "1.22").await;
+    assert_eq!(code, 3);
+    let found = blocked["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "removed-api")
+        .expect("a removed-api finding");
+    assert_eq!(found["severity"], "BLOCKER");
+    assert!(found["message"].as_str().unwrap().contains("Ingress default/shop uses extensions/v1beta1"), "{found}");
+    assert!(found["fix"].as_str().unwrap().contains("networking.k8s.io/v1"), "{found}");
+    env.kubectl(&["delete", "secret", "sh.helm.release.v1.shop.v1", "-n", "default"]).await;
+    let (_, fixed) = plan_json(&env, "1.22").await;
+    assert!(!checks(&fixed).iter().any(|c| c.0 == "removed-api"));
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_serve_runs_as_its_own_process_until_sigterm() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("sim.kubeconfig");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubeladder"))
+        .args(["sim", "serve", "--scenario", "small", "--kubeconfig-out", kubeconfig.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
+    assert!(first.starts_with("serving https://127.0.0.1:"), "{first}");
+    let kubectl = (27..=40)
+        .rev()
+        .map(|m| Path::new("/usr/lib/google-cloud-sdk/bin").join(format!("kubectl.1.{m}")))
+        .find(|p| p.exists())
+        .unwrap();
+    let out = tokio::process::Command::new(kubectl)
+        .args(["get", "nodes", "--no-headers"])
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
+    let pid = i32::try_from(child.id().unwrap()).unwrap();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubeladder"))
+        .args(["sim", "serve", "--listen", "0.0.0.0:0", "--kubeconfig-out", kubeconfig.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
+}

@@ -36,6 +36,9 @@ pub enum NodeError {
     #[error("node {node}: authentication as {user} failed at {address}: {reason}")]
     Auth { node: String, user: String, address: String, reason: String },
 
+    #[error("node {node}: simulator at {address}: {reason}")]
+    Sim { node: String, address: String, reason: String },
+
     #[error("node {node}: ssh: {reason}")]
     Ssh { node: String, reason: String },
 

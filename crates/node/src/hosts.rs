@@ -8,6 +8,11 @@
 //!   known_hosts: ~/.ssh/known_hosts
 //!   sudo: false
 //!   transport: ssh          # ssh | local | sim
+//!   # transport sim only: the simulator's URL, bearer token and CA (written by
+//!   # `kubeladder sim serve --hosts-out PATH`)
+//!   sim_url: https://127.0.0.1:6443
+//!   sim_token: TOKEN
+//!   sim_ca_file: /tmp/hosts.yaml.ca.pem
 //! hosts:
 //!   - node: cp-1
 //!     address: 10.0.0.1
@@ -16,7 +21,8 @@
 //! ```
 //!
 //! Nodes missing from `hosts` are reached at their `InternalIP` with the defaults.
-//! Unknown keys, duplicate nodes and malformed YAML are refused with the line and column.
+//! Unknown keys, duplicate nodes, malformed YAML and `transport: sim` without the simulator's
+//! `sim_url`, `sim_token` and `sim_ca_file` are refused with the line and column.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -48,10 +54,13 @@ struct Settings {
     identity_file: Option<PathBuf>,
     known_hosts: Option<PathBuf>,
     sudo: Option<bool>,
-    transport: Option<Transport>,
+    transport: Option<Spanned<Transport>>,
     /// `[user@]host[:port]` of an SSH jump host.
     jump_host: Option<String>,
     package_manager: Option<PackageManager>,
+    sim_url: Option<Spanned<String>>,
+    sim_token: Option<String>,
+    sim_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,9 +73,12 @@ struct HostEntry {
     identity_file: Option<PathBuf>,
     known_hosts: Option<PathBuf>,
     sudo: Option<bool>,
-    transport: Option<Transport>,
+    transport: Option<Spanned<Transport>>,
     jump_host: Option<String>,
     package_manager: Option<PackageManager>,
+    sim_url: Option<Spanned<String>>,
+    sim_token: Option<String>,
+    sim_ca_file: Option<PathBuf>,
 }
 
 impl HostEntry {
@@ -77,10 +89,41 @@ impl HostEntry {
             identity_file: self.identity_file.clone(),
             known_hosts: self.known_hosts.clone(),
             sudo: self.sudo,
-            transport: self.transport,
+            transport: self.transport.clone(),
             jump_host: self.jump_host.clone(),
             package_manager: self.package_manager,
+            sim_url: self.sim_url.clone(),
+            sim_token: self.sim_token.clone(),
+            sim_ca_file: self.sim_ca_file.clone(),
         }
+    }
+}
+
+impl Settings {
+    /// The simulator endpoint from these settings over `defaults`, or the first key missing.
+    fn sim(&self, defaults: &Self) -> Result<SimTarget, &'static str> {
+        let url = self.sim_url.as_ref().or(defaults.sim_url.as_ref()).ok_or("sim_url")?;
+        let token = self.sim_token.as_ref().or(defaults.sim_token.as_ref()).ok_or("sim_token")?;
+        let ca_file = self.sim_ca_file.as_ref().or(defaults.sim_ca_file.as_ref()).ok_or("sim_ca_file")?;
+        Ok(SimTarget { url: url.value.clone(), token: token.clone(), ca_file: ca_file.clone() })
+    }
+}
+
+/// Where the simulator's exec endpoint is and how to trust and authenticate to it.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct SimTarget {
+    /// `https://127.0.0.1:PORT`, the simulated API server's URL.
+    pub url: String,
+    /// The bearer token (never serialized, never shown).
+    #[serde(skip)]
+    pub token: String,
+    /// The PEM file of the CA that signed the simulator's certificate, the only one trusted.
+    pub ca_file: PathBuf,
+}
+
+impl std::fmt::Debug for SimTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimTarget").field("url", &self.url).field("ca_file", &self.ca_file).finish_non_exhaustive()
     }
 }
 
@@ -108,6 +151,8 @@ pub struct Host {
     pub jump_host: Option<String>,
     /// `None`: detect it on the node.
     pub package_manager: Option<PackageManager>,
+    /// The simulator's endpoint (transport `sim` only).
+    pub sim: Option<SimTarget>,
 }
 
 impl Host {
@@ -141,6 +186,24 @@ impl Hosts {
             let message = message.lines().next().unwrap_or_default().to_owned();
             NodeError::HostsFile { file: file.to_owned(), line, column, message }
         })?;
+        let at_error = |at: &serde_saphyr::Location, message: String| NodeError::HostsFile {
+            file: file.to_owned(),
+            line: to_usize(at.line()),
+            column: to_usize(at.column()),
+            message,
+        };
+        let defaults = raw.defaults;
+        check_sim_url(&defaults, &at_error)?;
+        if let Some(transport) = defaults.transport.as_ref().filter(|t| t.value == Transport::Sim)
+            && let Err(missing) = Settings::default().sim(&defaults)
+        {
+            return Err(at_error(
+                &transport.referenced,
+                format!(
+                    "defaults: transport sim needs {missing} in defaults (nodes not listed under hosts use the defaults); set sim_url, sim_token and sim_ca_file, as `kubeladder sim serve --hosts-out` writes them"
+                ),
+            ));
+        }
         let mut hosts = HashMap::new();
         let mut seen: HashMap<String, (u64, u64)> = HashMap::new();
         let mut order = Vec::new();
@@ -148,27 +211,33 @@ impl Hosts {
             let name = entry.node.value.clone();
             let at = &entry.node.referenced;
             if name.trim().is_empty() {
-                return Err(NodeError::HostsFile {
-                    file: file.to_owned(),
-                    line: to_usize(at.line()),
-                    column: to_usize(at.column()),
-                    message: "a host's `node` is empty".to_owned(),
-                });
+                return Err(at_error(at, "a host's `node` is empty".to_owned()));
             }
             if let Some((line, column)) = seen.get(&name) {
-                return Err(NodeError::HostsFile {
-                    file: file.to_owned(),
-                    line: to_usize(at.line()),
-                    column: to_usize(at.column()),
-                    message: format!("node {name:?} is listed twice (first at line {line}, column {column})"),
-                });
+                return Err(at_error(
+                    at,
+                    format!("node {name:?} is listed twice (first at line {line}, column {column})"),
+                ));
+            }
+            let settings = entry.settings();
+            check_sim_url(&settings, &at_error)?;
+            let transport = settings.transport.as_ref().or(defaults.transport.as_ref());
+            if let Some(transport) = transport.filter(|t| t.value == Transport::Sim)
+                && let Err(missing) = settings.sim(&defaults)
+            {
+                let at = if settings.transport.is_some() { &transport.referenced } else { at };
+                return Err(at_error(
+                    at,
+                    format!(
+                        "node {name:?} uses transport sim but no {missing} is set (on the host or in defaults); set sim_url, sim_token and sim_ca_file"
+                    ),
+                ));
             }
             seen.insert(name.clone(), (at.line(), at.column()));
             order.push(name.clone());
-            let settings = entry.settings();
             hosts.insert(name, (entry.address, settings));
         }
-        Ok(Self { defaults: raw.defaults, entries: hosts, order })
+        Ok(Self { defaults, entries: hosts, order })
     }
 
     /// The nodes the file lists, in file order.
@@ -184,6 +253,8 @@ impl Hosts {
             None => (internal_ip.map(str::to_owned), Settings::default()),
         };
         let d = &self.defaults;
+        let transport = own.transport.as_ref().or(d.transport.as_ref()).map(|t| t.value).unwrap_or_default();
+        let sim = if transport == Transport::Sim { own.sim(d).ok() } else { None };
         Some(Host {
             node: node.to_owned(),
             address: address?,
@@ -192,10 +263,24 @@ impl Hosts {
             identity_file: own.identity_file.or_else(|| d.identity_file.clone()),
             known_hosts: own.known_hosts.or_else(|| d.known_hosts.clone()),
             sudo: own.sudo.or(d.sudo).unwrap_or(false),
-            transport: own.transport.or(d.transport).unwrap_or_default(),
+            transport,
             jump_host: own.jump_host.or_else(|| d.jump_host.clone()),
             package_manager: own.package_manager.or(d.package_manager),
+            sim,
         })
+    }
+}
+
+/// Refuse a `sim_url` that is not `https://HOST:PORT`, at its position.
+fn check_sim_url(
+    settings: &Settings,
+    at_error: &impl Fn(&serde_saphyr::Location, String) -> NodeError,
+) -> Result<(), NodeError> {
+    match &settings.sim_url {
+        Some(url) => crate::exec::sim::parse_url(&url.value)
+            .map(|_| ())
+            .map_err(|reason| at_error(&url.referenced, format!("sim_url {:?}: {reason}", url.value))),
+        None => Ok(()),
     }
 }
 
@@ -273,6 +358,53 @@ mod tests {
         assert_eq!(line, 2, "{message}");
         assert!(message.contains("node"), "{message}");
         let (line, _, message) = err("hosts:\n  - node: \"\"\n");
+        assert_eq!(line, 2, "{message}");
+    }
+
+    const SIM_DEFAULTS: &str = "defaults:\n  transport: sim\n  sim_url: https://127.0.0.1:6443\n  sim_token: t0k\n  sim_ca_file: /tmp/ca.pem\n";
+
+    #[test]
+    fn sim_keys_resolve_from_defaults_and_hosts() {
+        let text = format!(
+            "{SIM_DEFAULTS}hosts:\n  - node: cp-1\n    address: 10.0.0.1\n    package_manager: apt\n  - node: w-1\n    sim_url: https://127.0.0.2:7443/\n  - node: w-2\n    transport: ssh\n"
+        );
+        let hosts = Hosts::parse("hosts.yaml", &text).unwrap();
+        let cp = hosts.resolve("cp-1", None).unwrap();
+        assert_eq!(cp.transport, Transport::Sim);
+        let sim = cp.sim.unwrap();
+        assert_eq!((sim.url.as_str(), sim.token.as_str()), ("https://127.0.0.1:6443", "t0k"));
+        assert_eq!(sim.ca_file, PathBuf::from("/tmp/ca.pem"));
+        assert_eq!(hosts.resolve("w-1", Some("10.0.0.5")).unwrap().sim.unwrap().url, "https://127.0.0.2:7443/");
+        let unlisted = hosts.resolve("w-9", Some("10.0.0.9")).unwrap();
+        assert_eq!((unlisted.transport, unlisted.address.as_str()), (Transport::Sim, "10.0.0.9"));
+        let ssh = hosts.resolve("w-2", Some("10.0.0.6")).unwrap();
+        assert_eq!((ssh.transport, ssh.sim), (Transport::Ssh, None));
+        // The token never appears in JSON or debug output.
+        let shown = format!(
+            "{:?} {}",
+            hosts.resolve("cp-1", None),
+            serde_json::to_string(&hosts.resolve("cp-1", None)).unwrap()
+        );
+        assert!(!shown.contains("t0k") && shown.contains("6443"), "{shown}");
+    }
+
+    #[test]
+    fn sim_transport_without_its_keys_is_refused_with_position() {
+        let (line, column, message) = err("defaults:\n  transport: sim\n  sim_url: https://127.0.0.1:6443\n");
+        assert_eq!((line, column), (2, 14), "{message}");
+        assert!(message.contains("sim_token"), "{message}");
+        let (line, _, message) = err("hosts:\n  - node: cp-1\n    transport: sim\n    sim_token: t\n");
+        assert_eq!(line, 3, "{message}");
+        assert!(message.contains("\"cp-1\" uses transport sim but no sim_url"), "{message}");
+        let (line, _, message) = err(
+            "defaults:\n  transport: sim\n  sim_url: https://127.0.0.1:6443\n  sim_token: t\n  sim_ca_file: /ca\nhosts:\n  - node: cp-1\n    sim_url: http://127.0.0.1:6443\n",
+        );
+        assert_eq!(line, 8, "{message}");
+        assert!(message.contains("not an https:// URL"), "{message}");
+        let (line, _, message) = err("hosts:\n  - node: cp-1\n    sim_tokn: t\n");
+        assert_eq!(line, 3, "{message}");
+        // Keys given on every listed host but not in defaults: unlisted nodes would have none.
+        let (line, _, message) = err("defaults:\n  transport: sim\nhosts:\n  - node: cp-1\n");
         assert_eq!(line, 2, "{message}");
     }
 

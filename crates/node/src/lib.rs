@@ -6,10 +6,11 @@
 //!   the package manager and of the repository style are pure functions over outputs.
 //! - [`hosts`]: the hosts file (YAML): how to reach each node; nodes not listed use their
 //!   `InternalIP` and the defaults.
-//! - [`exec`]: one [`Executor`] trait with a local backend (child processes) and an SSH
+//! - [`exec`]: one [`Executor`] trait with a local backend (child processes), an SSH
 //!   backend (russh: `known_hosts` verification, key files or ssh-agent, jump host,
-//!   `sudo -n`, timeouts, bounded sessions, reconnect); [`exec::run_op`] runs an
-//!   operation with its check.
+//!   `sudo -n`, timeouts, bounded sessions, reconnect) and a simulator backend (its HTTPS
+//!   exec endpoint); [`exec::executor_for`] builds the one a [`hosts::Host`] names;
+//!   [`exec::run_op`] runs an operation with its check.
 //! - [`probe`]: what `hosts check` reports for a node.
 //!
 //! Errors: [`NodeError`], one enum; messages name the node, the address and the reason.
@@ -21,5 +22,5 @@ pub mod ops;
 pub mod probe;
 
 pub use error::NodeError;
-pub use exec::{ExecResult, Executor, LineSink, LocalExecutor, SshExecutor, SshOptions};
+pub use exec::{ExecResult, Executor, LineSink, LocalExecutor, SimExecutor, SshExecutor, SshOptions, executor_for};
 pub use ops::{CommandOutput, KubePackage, NodeOp, PackageManager, RepoSource};

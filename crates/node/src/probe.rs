@@ -8,8 +8,8 @@ use kubeladder_core::package::{RepoStyle, Repository};
 use serde::Serialize;
 
 use crate::error::NodeError;
-use crate::exec::{Executor, LocalExecutor, SshExecutor, SshOptions};
-use crate::hosts::{Host, Transport};
+use crate::exec::{Executor, SshOptions};
+use crate::hosts::Host;
 use crate::ops::{self, APT_SOURCES_FILE, NodeOp, PackageManager, PackageState, YUM_REPO_FILE};
 
 /// One node as seen over its transport.
@@ -26,17 +26,10 @@ pub struct HostReport {
     pub packages: Vec<PackageState>,
 }
 
-/// An executor for `host` over its transport.
+/// An executor for `host` over its transport, without a line sink: see
+/// [`crate::exec::executor_for`].
 pub fn executor_for(host: &Host, options: &SshOptions) -> Result<Box<dyn Executor>, NodeError> {
-    match host.transport {
-        Transport::Ssh => Ok(Box::new(SshExecutor::new(host.clone(), options.clone()))),
-        Transport::Local => Ok(Box::new(LocalExecutor::new(host.node.clone()).with_sudo(host.sudo))),
-        Transport::Sim => Err(NodeError::Unsupported {
-            operation: format!("reaching node {}", host.node),
-            package_manager: "the sim transport".to_owned(),
-            reason: "the simulator has no exec endpoint yet".to_owned(),
-        }),
-    }
+    crate::exec::executor_for(host, options, None)
 }
 
 /// The value of `key` in an os-release file.
@@ -97,6 +90,7 @@ mod tests {
 
     #[tokio::test]
     async fn probes_this_machine_locally() {
+        use crate::hosts::Transport;
         let host = crate::hosts::Hosts::default().resolve("here", Some("127.0.0.1")).unwrap();
         let host = Host { transport: Transport::Local, ..host };
         let exec = executor_for(&host, &SshOptions::default()).unwrap();
@@ -104,6 +98,7 @@ mod tests {
         assert_eq!(report.package_manager, PackageManager::Apt);
         assert!(report.os.is_some_and(|os| os.contains("Debian")));
         let sim = Host { transport: Transport::Sim, ..host };
-        assert!(executor_for(&sim, &SshOptions::default()).unwrap_err().to_string().contains("simulator"));
+        let e = executor_for(&sim, &SshOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("without sim_url"), "{e}");
     }
 }

@@ -1,7 +1,9 @@
-//! Running commands on a node: one trait, [`Executor`], with a local and an SSH backend.
+//! Running commands on a node: one trait, [`Executor`], with a local, an SSH and a
+//! simulator backend; [`executor_for`] picks the one a resolved [`Host`] names.
 //!
 //! A command is an argv. Over SSH it is joined with POSIX single-quote escaping
-//! ([`shell_join`]), so no argument is ever interpreted by the remote shell.
+//! ([`shell_join`]), so no argument is ever interpreted by the remote shell; the simulator
+//! receives it as a JSON array.
 
 use std::fmt;
 use std::future::Future;
@@ -10,12 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::NodeError;
+use crate::hosts::{Host, Transport};
 use crate::ops::{CommandOutput, NodeOp, PackageManager};
 
 pub mod local;
+pub mod sim;
 pub mod ssh;
 
 pub use local::LocalExecutor;
+pub use sim::SimExecutor;
 pub use ssh::{SshExecutor, SshOptions};
 
 /// What an executor returns: exit code, standard output, the tail of standard error.
@@ -47,6 +52,42 @@ pub trait Executor: Send + Sync + fmt::Debug {
     /// Run `argv`, streaming output lines to the sink, giving up after `timeout`.
     /// A non-zero exit code is a result, not an error.
     fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<ExecResult, NodeError>>;
+}
+
+/// The executor for `host` over its transport: SSH with `options`, this machine, or the
+/// simulator's exec endpoint (whose CA file is read here). `options.connect_timeout`
+/// bounds connecting for SSH and the simulator alike. Every output line goes to `sink`.
+pub fn executor_for(host: &Host, options: &SshOptions, sink: Option<LineSink>) -> Result<Box<dyn Executor>, NodeError> {
+    Ok(match host.transport {
+        Transport::Ssh => {
+            let exec = SshExecutor::new(host.clone(), options.clone());
+            Box::new(match sink {
+                Some(sink) => exec.with_sink(sink),
+                None => exec,
+            })
+        }
+        Transport::Local => {
+            let exec = LocalExecutor::new(host.node.clone()).with_sudo(host.sudo);
+            Box::new(match sink {
+                Some(sink) => exec.with_sink(sink),
+                None => exec,
+            })
+        }
+        Transport::Sim => {
+            let target = host.sim.as_ref().ok_or_else(|| NodeError::Sim {
+                node: host.node.clone(),
+                address: host.address.clone(),
+                reason: "transport sim without sim_url, sim_token and sim_ca_file".to_owned(),
+            })?;
+            let exec = SimExecutor::new(host.node.clone(), target)?
+                .with_sudo(host.needs_sudo())
+                .with_connect_timeout(options.connect_timeout);
+            Box::new(match sink {
+                Some(sink) => exec.with_sink(sink),
+                None => exec,
+            })
+        }
+    })
 }
 
 /// Quote one argument for a POSIX shell: safe words as they are, anything else in single

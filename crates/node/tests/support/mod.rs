@@ -288,6 +288,7 @@ impl SshHost {
             transport: Transport::Ssh,
             jump_host: None,
             package_manager: None,
+            sim: None,
         }
     }
 

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use kubeladder_core::package::{PackageFormat, RepoStyle, Repository, RpmVersion};
+use kubeladder_core::package::{DebVersion, PackageFormat, RepoStyle, Repository, RpmVersion};
 use kubeladder_core::{KubeVersion, Minor};
 use serde::{Deserialize, Serialize};
 
@@ -225,6 +225,11 @@ pub enum NodeOp {
     DetectPackageManager,
     /// Installed versions and holds of kubeadm, kubelet, kubectl.
     QueryPackages,
+    /// The versions of `package` the configured repositories offer (`apt-cache madison`,
+    /// `dnf list --showduplicates` past the repository's excludes).
+    AvailableVersions {
+        package: KubePackage,
+    },
     /// Point the package manager at `source` (sources/repo file, keyring) and refresh metadata.
     ConfigureRepository {
         source: RepoSource,
@@ -322,6 +327,16 @@ impl NodeOp {
                 vec![vec!["sh".to_owned(), "-c".to_owned(), DETECT_SCRIPT.to_owned(), "kubeladder-detect".to_owned()]]
             }
             Self::QueryPackages => vec![query_packages_argv(pm)],
+            Self::AvailableVersions { package } => vec![match pm {
+                PackageManager::Apt => argv(&["apt-cache", "madison", package.name()]),
+                PackageManager::Yum | PackageManager::Dnf | PackageManager::Dnf5 => vec![
+                    pm.program().to_owned(),
+                    "list".to_owned(),
+                    "--showduplicates".to_owned(),
+                    disable_excludes(pm).to_owned(),
+                    package.name().to_owned(),
+                ],
+            }],
             Self::ConfigureRepository { source } => {
                 let mut commands = Vec::new();
                 let (path, contents) = source.file(pm);
@@ -365,11 +380,7 @@ impl NodeOp {
                     PackageManager::Yum | PackageManager::Dnf | PackageManager::Dnf5 => {
                         let mut install = vec![pm.program().to_owned(), "install".to_owned(), "-y".to_owned()];
                         install.extend(packages.iter().map(|p| format!("{p}-{version}")));
-                        install.push(if pm == PackageManager::Dnf5 {
-                            "--setopt=disable_excludes=kubernetes".to_owned()
-                        } else {
-                            "--disableexcludes=kubernetes".to_owned()
-                        });
+                        install.push(disable_excludes(pm).to_owned());
                         vec![install]
                     }
                 }
@@ -481,6 +492,67 @@ impl NodeOp {
         }
         Ok(None)
     }
+}
+
+/// The option that lifts the `kubernetes` repository's `exclude=` for one command.
+fn disable_excludes(pm: PackageManager) -> &'static str {
+    if pm == PackageManager::Dnf5 { "--setopt=disable_excludes=kubernetes" } else { "--disableexcludes=kubernetes" }
+}
+
+/// Parse the output of [`NodeOp::AvailableVersions`]: the package versions offered, newest
+/// first, each once. Nothing offered is an empty list, not an error.
+pub fn parse_available(
+    pm: PackageManager,
+    package: KubePackage,
+    output: &CommandOutput,
+) -> Result<Vec<String>, NodeError> {
+    let nothing = pm != PackageManager::Apt
+        && output.exit_code == 1
+        && output.stderr.to_ascii_lowercase().contains("no matching packages");
+    if nothing {
+        return Ok(Vec::new());
+    }
+    if output.exit_code != 0 {
+        return Err(NodeError::Output {
+            command: NodeOp::AvailableVersions { package }.render(pm).concat().join(" "),
+            reason: format!("exit code {}: {}", output.exit_code, output.stderr.trim()),
+        });
+    }
+    let mut versions: Vec<String> = Vec::new();
+    for line in output.stdout.lines() {
+        // apt: `   kubeadm | 1.19.16-00 | https://apt.kubernetes.io kubernetes-xenial/main amd64 Packages`
+        // yum/dnf: `kubeadm.x86_64    1.29.10-150500.1.1    kubernetes`
+        let fields: Vec<&str> = if pm == PackageManager::Apt {
+            line.split('|').map(str::trim).collect()
+        } else {
+            line.split_whitespace().collect()
+        };
+        let [name, version, _] = fields[..] else { continue };
+        let name = if pm == PackageManager::Apt { name } else { name.rsplit_once('.').map_or(name, |(n, _)| n) };
+        if name != package.name() {
+            continue;
+        }
+        if !versions.iter().any(|v| v == version) {
+            versions.push(version.to_owned());
+        }
+    }
+    let mut parsed = Vec::new();
+    for text in versions {
+        let key = match pm.format() {
+            PackageFormat::Deb => PackageKey::Deb(DebVersion::parse(&text)?),
+            PackageFormat::Rpm => PackageKey::Rpm(RpmVersion::parse(&text)?),
+        };
+        parsed.push((key, text));
+    }
+    parsed.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(parsed.into_iter().map(|(_, text)| text).collect())
+}
+
+/// A package version ordered by its own format's rules.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum PackageKey {
+    Deb(DebVersion),
+    Rpm(RpmVersion),
 }
 
 fn parent_dir(path: &str) -> &str {
@@ -654,6 +726,7 @@ impl fmt::Display for NodeOp {
         match self {
             Self::DetectPackageManager => f.write_str("detect the package manager"),
             Self::QueryPackages => f.write_str("query installed kubeadm, kubelet, kubectl and their holds"),
+            Self::AvailableVersions { package } => write!(f, "list the versions of {package} the repositories offer"),
             Self::ConfigureRepository { source } => {
                 write!(
                     f,
@@ -696,6 +769,7 @@ mod tests {
         vec![
             NodeOp::DetectPackageManager,
             NodeOp::QueryPackages,
+            NodeOp::AvailableVersions { package: KubePackage::Kubeadm },
             NodeOp::ConfigureRepository { source: RepoSource::upstream(minor, Repository::PkgsK8sIo, pm.format()) },
             NodeOp::ConfigureRepository {
                 source: RepoSource::upstream(Minor::new(1, 19), Repository::Legacy, pm.format()),
@@ -788,6 +862,26 @@ mod tests {
             op.downgrade(PackageManager::Apt, &out(0, "kubeadm\t1.19.16-00\thold ok installed\n")).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn parses_available_versions_newest_first() {
+        let madison = "   kubeadm | 1.19.16-00 | file:/srv/legacy ./ Packages\n   kubeadm | 1.19.2-00 | file:/srv/legacy ./ Packages\n   kubeadm | 1.18.20-00 | file:/srv/legacy ./ Packages\n   kubeadm | 1.19.16-00 | https://apt.kubernetes.io kubernetes-xenial/main amd64 Packages\n  kubectl | 1.20.0-00 | x\n";
+        let versions = parse_available(PackageManager::Apt, KubePackage::Kubeadm, &out(0, madison)).unwrap();
+        assert_eq!(versions, ["1.19.16-00", "1.19.2-00", "1.18.20-00"]);
+        assert!(parse_available(PackageManager::Apt, KubePackage::Kubeadm, &out(0, "")).unwrap().is_empty());
+        let dnf = "Last metadata expiration check: 0:01:02 ago.\nInstalled Packages\nkubeadm.x86_64   1.29.0-150500.1.1   @kubernetes\nAvailable Packages\nkubeadm.x86_64   1.29.0-150500.1.1   kubernetes\nkubeadm.x86_64   1.29.10-150500.1.1   kubernetes\nkubeadm.x86_64   1.29.9-150500.1.1   kubernetes\n";
+        let versions = parse_available(PackageManager::Dnf, KubePackage::Kubeadm, &out(0, dnf)).unwrap();
+        assert_eq!(versions, ["1.29.10-150500.1.1", "1.29.9-150500.1.1", "1.29.0-150500.1.1"]);
+        let none = CommandOutput {
+            exit_code: 1,
+            stdout: String::new(),
+            stderr: "Error: No matching Packages to list\n".into(),
+        };
+        assert!(parse_available(PackageManager::Yum, KubePackage::Kubeadm, &none).unwrap().is_empty());
+        let broken = CommandOutput { exit_code: 100, stdout: String::new(), stderr: "E: boom\n".into() };
+        let e = parse_available(PackageManager::Apt, KubePackage::Kubeadm, &broken).unwrap_err();
+        assert!(e.to_string().contains("apt-cache madison kubeadm") && e.to_string().contains("E: boom"), "{e}");
     }
 
     #[test]

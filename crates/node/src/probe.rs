@@ -1,5 +1,6 @@
 //! What `kubeladder hosts check` reports for one node: reachability, OS, package
-//! manager, repository and minor, installed and held packages.
+//! manager, repository and minor, installed and held packages, and the kubeadm versions
+//! of the next minor the configured repository offers.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use serde::Serialize;
 use crate::error::NodeError;
 use crate::exec::{Executor, SshOptions};
 use crate::hosts::Host;
-use crate::ops::{self, APT_SOURCES_FILE, NodeOp, PackageManager, PackageState, YUM_REPO_FILE};
+use crate::ops::{self, APT_SOURCES_FILE, KubePackage, NodeOp, PackageManager, PackageState, YUM_REPO_FILE};
 
 /// One node as seen over its transport.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,6 +25,13 @@ pub struct HostReport {
     /// The minor the repository serves (pkgs.k8s.io only).
     pub repository_minor: Option<Minor>,
     pub packages: Vec<PackageState>,
+    /// The minor after the installed kubeadm's.
+    pub next_minor: Option<Minor>,
+    /// The kubeadm package versions of `next_minor` the repositories offer, newest first
+    /// (pkgs.k8s.io serves one minor per repository, so usually none until it is switched).
+    pub next_minor_available: Vec<String>,
+    /// What could not be found out although the node answered.
+    pub notes: Vec<String>,
 }
 
 /// An executor for `host` over its transport, without a line sink: see
@@ -73,7 +81,37 @@ pub async fn probe(
     {
         repository = Some(style);
     }
-    Ok(HostReport { node: exec.node().to_owned(), os, package_manager: pm, repository, repository_minor, packages })
+    let kubeadm = packages.iter().find(|p| p.package == KubePackage::Kubeadm).and_then(|p| p.version.clone());
+    let next_minor =
+        kubeadm.and_then(|v| RepoStyle::parse_package(pm.format(), &v).ok()).map(|(version, _)| version.minor().next());
+    let mut notes = Vec::new();
+    let mut next_minor_available = Vec::new();
+    if let Some(next) = next_minor {
+        let op = NodeOp::AvailableVersions { package: KubePackage::Kubeadm };
+        let listed = crate::exec::query(exec, &op, pm, timeout).await?;
+        match ops::parse_available(pm, KubePackage::Kubeadm, &listed) {
+            Ok(versions) => {
+                next_minor_available = versions
+                    .into_iter()
+                    .filter(|v| {
+                        RepoStyle::parse_package(pm.format(), v).is_ok_and(|(version, _)| version.minor() == next)
+                    })
+                    .collect();
+            }
+            Err(e) => notes.push(format!("available versions unknown: {e}")),
+        }
+    }
+    Ok(HostReport {
+        node: exec.node().to_owned(),
+        os,
+        package_manager: pm,
+        repository,
+        repository_minor,
+        packages,
+        next_minor,
+        next_minor_available,
+        notes,
+    })
 }
 
 #[cfg(test)]

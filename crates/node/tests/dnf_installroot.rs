@@ -96,6 +96,11 @@ async fn excludes_downgrades_and_repository_switch(pm: PackageManager) {
     assert_eq!(installed(&exec).await, [some("1.18.20-0"), some("1.18.20-0"), some("1.18.20-0")]);
     assert_eq!(run_op(&exec, &first, pm, T).await.unwrap(), OpOutcome::AlreadyDone);
 
+    // What the repository offers, past its excludes, newest first (the installed one too).
+    let listed = query(&exec, &NodeOp::AvailableVersions { package: KubePackage::Kubeadm }, pm, T).await.unwrap();
+    let available = ops::parse_available(pm, KubePackage::Kubeadm, &listed).unwrap();
+    assert_eq!(available, ["1.19.16-0", "1.18.20-0"], "{listed:?}");
+
     // The exclude line is the hold: a plain install does not see the packages.
     let plain = exec.run(&["dnf".into(), "install".into(), "-y".into(), "kubeadm-1.19.16-0".into()], T).await.unwrap();
     assert_eq!(plain.exit_code, 1);

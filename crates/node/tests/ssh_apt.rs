@@ -61,6 +61,9 @@ async fn repository_switch_and_exact_installs_keep_holds() {
     assert!(matches!(run_op(&exec, &first, APT, T).await.unwrap(), OpOutcome::Done(_)));
     assert_eq!(run_op(&exec, &first, APT, T).await.unwrap(), OpOutcome::AlreadyDone, "rerun skips");
     assert_eq!(showhold(&exec).await, ["kubeadm", "kubectl", "kubelet"]);
+    let report = probe(&exec, None, T).await.unwrap();
+    assert_eq!(report.next_minor, Some(Minor::new(1, 19)));
+    assert_eq!(report.next_minor_available, ["1.19.16-00"], "{report:?}");
 
     // kubeadm alone to 1.19.16-00: the others stay at 1.18.20-00, everything stays held.
     install(&exec, &[KubePackage::Kubeadm], "1.19.16-00").await.unwrap();

@@ -12,6 +12,8 @@
 //!   exec endpoint); [`exec::executor_for`] builds the one a [`hosts::Host`] names;
 //!   [`exec::run_op`] runs an operation with its check.
 //! - [`probe`]: what `hosts check` reports for a node.
+//! - [`recovery`]: the recovery operations' vocabulary (static pods stopped and started,
+//!   manifests restored from kubeadm's backups, the local etcd member restored).
 //!
 //! Errors: [`NodeError`], one enum; messages name the node, the address and the reason.
 
@@ -20,6 +22,7 @@ pub mod exec;
 pub mod hosts;
 pub mod ops;
 pub mod probe;
+pub mod recovery;
 
 pub use error::NodeError;
 pub use exec::{ExecResult, Executor, LineSink, LocalExecutor, SimExecutor, SshExecutor, SshOptions, executor_for};

@@ -14,6 +14,7 @@ use kubeladder_core::{KubeVersion, Minor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::NodeError;
+use crate::recovery::{self, EtcdMember, EtcdSource, StaticPod};
 
 /// The apt sources file kubeladder owns.
 pub const APT_SOURCES_FILE: &str = "/etc/apt/sources.list.d/kubernetes.list";
@@ -258,9 +259,34 @@ pub enum NodeOp {
     },
     /// The kubeadm backup directories under `/etc/kubernetes/tmp`.
     ListBackups,
-    /// Copy a manifests backup back into `/etc/kubernetes/manifests`.
-    RestoreManifests {
+    /// Replace one static pod manifest with its copy in `backup` (a kubeadm
+    /// `kubeadm-backup-manifests-*` directory), keeping the replaced file in `aside`. See
+    /// [`NodeOp::restore_manifests`] for a whole backup.
+    RestoreManifest {
         backup: String,
+        pod: StaticPod,
+        aside: String,
+    },
+    /// Stop a static pod: move its manifest out of the manifests directory (the kubelet
+    /// then stops the pod) to [`recovery::STOPPED_DIR`]. Refuses to overwrite a stopped copy.
+    StopStaticPod {
+        pod: StaticPod,
+    },
+    /// Start a stopped static pod: move its manifest back. Refuses to overwrite a manifest.
+    StartStaticPod {
+        pod: StaticPod,
+    },
+    /// Restore the local etcd member's data from `source` into `data_dir` (stop etcd
+    /// first): built next to it, then the old contents moved to `aside`, then renamed in.
+    RestoreEtcd {
+        source: EtcdSource,
+        data_dir: String,
+        aside: String,
+        member: EtcdMember,
+    },
+    /// The names in a directory (`ls -1`).
+    ListDir {
+        path: String,
     },
     ReadFile {
         path: String,
@@ -318,6 +344,25 @@ impl NodeOp {
     /// An etcd snapshot with kubeadm's certificates.
     pub fn etcd_snapshot(path: impl Into<String>) -> Self {
         Self::EtcdSnapshot { path: path.into(), tls: EtcdTls::default(), etcdctl: "etcdctl".to_owned() }
+    }
+
+    /// Restore every manifest `pods` names (those a listing of the backup shows, see
+    /// [`recovery::manifests_in`]) from `backup`, one operation per component, keeping the
+    /// replaced files in one directory named after `stamp` (`YYYY-MM-DD-HH-MM-SS`).
+    pub fn restore_manifests(backup: &str, pods: &[StaticPod], stamp: &str) -> Vec<Self> {
+        let aside = recovery::manifests_aside(stamp);
+        pods.iter().map(|&pod| Self::RestoreManifest { backup: backup.to_owned(), pod, aside: aside.clone() }).collect()
+    }
+
+    /// Restore kubeadm's local etcd member (`/var/lib/etcd`) from `source`, keeping the old
+    /// data next to it under a name with `stamp`.
+    pub fn restore_etcd(source: EtcdSource, member: EtcdMember, stamp: &str) -> Self {
+        Self::RestoreEtcd {
+            source,
+            data_dir: recovery::ETCD_DATA_DIR.to_owned(),
+            aside: recovery::etcd_aside(recovery::ETCD_DATA_DIR, stamp),
+            member,
+        }
     }
 
     /// The commands that carry out this operation on a node with `pm`, in order.
@@ -405,15 +450,11 @@ impl NodeOp {
                 vec![argv(&["mkdir", "-p", "--", parent_dir(path)]), save]
             }
             Self::ListBackups => vec![argv(&["ls", "-1", "--", KUBEADM_TMP_DIR])],
-            Self::RestoreManifests { backup } => {
-                vec![vec![
-                    "cp".to_owned(),
-                    "-a".to_owned(),
-                    "--".to_owned(),
-                    format!("{}/.", backup.trim_end_matches('/')),
-                    format!("{MANIFESTS_DIR}/"),
-                ]]
-            }
+            Self::RestoreManifest { .. }
+            | Self::StopStaticPod { .. }
+            | Self::StartStaticPod { .. }
+            | Self::RestoreEtcd { .. } => recovery::render(self),
+            Self::ListDir { path } => vec![argv(&["ls", "-1", "--", path])],
             Self::ReadFile { path } => vec![argv(&["cat", "--", path])],
             Self::WriteFile { path, contents, mode } => vec![write_file_argv(path, contents, *mode)],
         }
@@ -441,6 +482,10 @@ impl NodeOp {
                 Some(status)
             }
             Self::WriteFile { path, .. } => Some(argv(&["cat", "--", path])),
+            Self::RestoreManifest { .. }
+            | Self::StopStaticPod { .. }
+            | Self::StartStaticPod { .. }
+            | Self::RestoreEtcd { .. } => recovery::check(self),
             _ => None,
         }
     }
@@ -464,6 +509,10 @@ impl NodeOp {
             }
             Self::EtcdSnapshot { .. } => output.exit_code == 0 && output.stdout.contains("\"totalKey\""),
             Self::WriteFile { contents, .. } => output.exit_code == 0 && output.stdout == *contents,
+            Self::RestoreManifest { .. }
+            | Self::StopStaticPod { .. }
+            | Self::StartStaticPod { .. }
+            | Self::RestoreEtcd { .. } => recovery::is_done(self, output),
             _ => false,
         })
     }
@@ -744,7 +793,21 @@ impl fmt::Display for NodeOp {
             Self::RestartKubelet => f.write_str("restart the kubelet"),
             Self::EtcdSnapshot { path, tls, .. } => write!(f, "etcd snapshot of {} to {path}", tls.endpoint),
             Self::ListBackups => write!(f, "list kubeadm backups in {KUBEADM_TMP_DIR}"),
-            Self::RestoreManifests { backup } => write!(f, "restore static pod manifests from {backup}"),
+            Self::RestoreManifest { backup, pod, aside } => {
+                write!(f, "restore the {pod} manifest from {backup}, keeping the replaced one in {aside}")
+            }
+            Self::StopStaticPod { pod } => {
+                write!(f, "stop the {pod} static pod (move its manifest to {})", pod.stopped())
+            }
+            Self::StartStaticPod { pod } => write!(f, "start the {pod} static pod (move its manifest back)"),
+            Self::RestoreEtcd { source, data_dir, aside, .. } => {
+                let from = match source {
+                    EtcdSource::Snapshot { path, tool } => format!("snapshot {path} ({tool:?})"),
+                    EtcdSource::DataCopy { path } => format!("data copy {path}"),
+                };
+                write!(f, "restore etcd data in {data_dir} from {from}, keeping the old data in {aside}")
+            }
+            Self::ListDir { path } => write!(f, "list {path}"),
             Self::ReadFile { path } => write!(f, "read {path}"),
             Self::WriteFile { path, .. } => write!(f, "write {path}"),
         }
@@ -782,9 +845,32 @@ mod tests {
             NodeOp::RestartKubelet,
             NodeOp::etcd_snapshot("/var/lib/kubeladder/snapshots/h1.db"),
             NodeOp::ListBackups,
-            NodeOp::RestoreManifests {
+            NodeOp::RestoreManifest {
                 backup: "/etc/kubernetes/tmp/kubeadm-backup-manifests-2024-01-02-03-04-05".into(),
+                pod: StaticPod::KubeApiserver,
+                aside: recovery::manifests_aside("2024-01-02-03-10-00"),
             },
+            NodeOp::StopStaticPod { pod: StaticPod::Etcd },
+            NodeOp::StartStaticPod { pod: StaticPod::Etcd },
+            NodeOp::restore_etcd(
+                EtcdSource::Snapshot {
+                    path: "/var/lib/kubeladder/snapshots/h1.db".into(),
+                    tool: recovery::RestoreTool::Etcdctl,
+                },
+                EtcdMember { name: "cp-1".into(), peer_url: "https://10.0.0.1:2380".into() },
+                "2024-01-02-03-10-00",
+            ),
+            NodeOp::restore_etcd(
+                EtcdSource::DataCopy {
+                    path: recovery::kubeadm_etcd_backup_data(
+                        "/etc/kubernetes/tmp/kubeadm-backup-etcd-2024-01-02-03-04-05",
+                        recovery::ETCD_DATA_DIR,
+                    ),
+                },
+                EtcdMember { name: "cp-1".into(), peer_url: "https://10.0.0.1:2380".into() },
+                "2024-01-02-03-10-00",
+            ),
+            NodeOp::ListDir { path: "/etc/kubernetes/tmp/kubeadm-backup-manifests-2024-01-02-03-04-05".into() },
             NodeOp::ReadFile { path: "/etc/kubernetes/manifests/kube-apiserver.yaml".into() },
         ]
     }
@@ -941,6 +1027,29 @@ mod tests {
         assert!(op.is_done(PackageManager::Apt, &out(0, first)).unwrap());
         assert!(op.is_done(PackageManager::Apt, &out(0, manifest)).unwrap());
         assert!(!op.is_done(PackageManager::Apt, &out(0, &manifest.replace("1.19.16", "1.18.20"))).unwrap());
+    }
+
+    #[test]
+    fn recovery_checks_read_which_paths_exist() {
+        let pm = PackageManager::Apt;
+        let (stop, start) =
+            (NodeOp::StopStaticPod { pod: StaticPod::Etcd }, NodeOp::StartStaticPod { pod: StaticPod::Etcd });
+        let running = out(2, "/etc/kubernetes/manifests/etcd.yaml\n");
+        let stopped = out(2, "/etc/kubernetes/tmp/kubeladder-stopped/etcd.yaml\n");
+        let both = out(0, "/etc/kubernetes/manifests/etcd.yaml\n/etc/kubernetes/tmp/kubeladder-stopped/etcd.yaml\n");
+        assert!((!stop.is_done(pm, &running).unwrap(), start.is_done(pm, &running).unwrap()) == (true, true));
+        assert!(stop.is_done(pm, &stopped).unwrap() && !start.is_done(pm, &stopped).unwrap());
+        assert!(!stop.is_done(pm, &both).unwrap() && !start.is_done(pm, &both).unwrap());
+        let restore = NodeOp::restore_etcd(
+            EtcdSource::DataCopy { path: "/backup/etcd".into() },
+            EtcdMember { name: "cp-1".into(), peer_url: "https://10.0.0.1:2380".into() },
+            "2024-01-02-03-04-05",
+        );
+        let done = out(0, "/var/lib/etcd/member\n/var/lib/etcd-kubeladder-aside-2024-01-02-03-04-05\n");
+        assert!(restore.is_done(pm, &done).unwrap());
+        let half = out(0, "/var/lib/etcd-kubeladder-aside-2024-01-02-03-04-05\n/var/lib/etcd.kubeladder-restoring\n");
+        assert!(!restore.is_done(pm, &half).unwrap());
+        assert!(!restore.is_done(pm, &out(2, "/var/lib/etcd/member\n")).unwrap(), "not restored yet");
     }
 
     #[test]

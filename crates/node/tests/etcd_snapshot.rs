@@ -5,110 +5,30 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use kubeladder_node::exec::{OpOutcome, run_op};
 use kubeladder_node::ops::{EtcdTls, NodeOp, PackageManager};
 use kubeladder_node::{SshExecutor, SshOptions};
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType};
 use support::SshHost;
-
-struct Etcd(Child);
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// kubeadm's etcd PKI layout: ca, server, healthcheck-client.
-fn write_pki(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "etcd-ca");
-    std::fs::write(dir.join("ca.crt"), ca.self_signed(&ca_key).unwrap().pem()).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    for (name, usage) in
-        [("server", ExtendedKeyUsagePurpose::ServerAuth), ("healthcheck-client", ExtendedKeyUsagePurpose::ClientAuth)]
-    {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-        params.subject_alt_names.push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.extended_key_usages = vec![usage];
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        std::fs::write(dir.join(format!("{name}.crt")), cert.pem()).unwrap();
-        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
-    }
-}
-
-fn etcdctl(pki: &Path, endpoint: &str) -> Command {
-    let mut cmd = Command::new("etcdctl");
-    cmd.env("ETCDCTL_API", "3")
-        .arg(format!("--endpoints={endpoint}"))
-        .arg(format!("--cacert={}", pki.join("ca.crt").display()))
-        .arg(format!("--cert={}", pki.join("healthcheck-client.crt").display()))
-        .arg(format!("--key={}", pki.join("healthcheck-client.key").display()));
-    cmd
-}
+use support::etcd::{Etcd, write_pki};
 
 #[tokio::test]
 async fn snapshot_over_ssh_is_accepted_by_etcdctl() {
-    support::require("etcd", "etcd-server");
-    support::require("etcdctl", "etcd-client");
     let tmp = tempfile::tempdir().unwrap();
     let host = SshHost::start("cp-1", "127.0.0.2", &tmp.path().join("cp-1"));
     let pki = host.dir.join("kubernetes/pki/etcd");
     write_pki(&pki);
-
-    let (client, peer) = (support::free_port("127.0.0.1"), support::free_port("127.0.0.1"));
-    let endpoint = format!("https://127.0.0.1:{client}");
-    let peer_url = format!("http://127.0.0.1:{peer}");
-    let log = std::fs::File::create(tmp.path().join("etcd.log")).unwrap();
-    let _etcd = Etcd(
-        Command::new("etcd")
-            .arg("--name=kubeladder-test")
-            .arg(format!("--data-dir={}", tmp.path().join("etcd-data").display()))
-            .arg(format!("--listen-client-urls={endpoint}"))
-            .arg(format!("--advertise-client-urls={endpoint}"))
-            .arg(format!("--listen-peer-urls={peer_url}"))
-            .arg(format!("--initial-advertise-peer-urls={peer_url}"))
-            .arg(format!("--initial-cluster=kubeladder-test={peer_url}"))
-            .arg(format!("--cert-file={}", pki.join("server.crt").display()))
-            .arg(format!("--key-file={}", pki.join("server.key").display()))
-            .arg(format!("--trusted-ca-file={}", pki.join("ca.crt").display()))
-            .arg("--client-cert-auth")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let out = etcdctl(&pki, &endpoint).args(["put", "/registry/kubeladder", "before-the-hop"]).output().unwrap();
-        if out.status.success() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "etcd did not answer within 20 s: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(tmp.path().join("etcd.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut etcd = Etcd::new("kubeladder-test", &pki, &tmp.path().join("etcd-data"), &tmp.path().join("etcd.log"));
+    etcd.start();
+    etcd.put("/registry/kubeladder", "before-the-hop");
 
     let exec = SshExecutor::new(host.host(), SshOptions::default());
     // kubeadm's certificate paths (the defaults), through the host's /etc/kubernetes.
     let op = NodeOp::EtcdSnapshot {
         path: "/etc/kubernetes/snapshots/h1.db".into(),
-        tls: EtcdTls { endpoint: endpoint.clone(), ..EtcdTls::default() },
+        tls: EtcdTls { endpoint: etcd.endpoint.clone(), ..EtcdTls::default() },
         etcdctl: "etcdctl".into(),
     };
     let pm = PackageManager::Apt;

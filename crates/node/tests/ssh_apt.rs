@@ -202,7 +202,11 @@ async fn kubeadm_and_kubelet_commands_reach_the_node_and_stream() {
     let backups = ops::parse_backups(&query(&exec, &NodeOp::ListBackups, APT, T).await.unwrap()).unwrap();
     assert_eq!(backups.len(), 2);
     let manifests = backups.iter().find(|b| b.kind == ops::BackupKind::Manifests).unwrap();
-    run_op(&exec, &NodeOp::RestoreManifests { backup: manifests.path.clone() }, APT, T).await.unwrap();
+    let listing = query(&exec, &NodeOp::ListDir { path: manifests.path.clone() }, APT, T).await.unwrap();
+    let pods = kubeladder_node::recovery::manifests_in(&listing);
+    for op in NodeOp::restore_manifests(&manifests.path, &pods, "2024-05-01-11-00-00") {
+        run_op(&exec, &op, APT, T).await.unwrap();
+    }
     let restored = std::fs::read_to_string(host.dir.join("kubernetes/manifests/kube-apiserver.yaml")).unwrap();
     assert_eq!(ops::manifest_image_version(&restored), Some(v("v1.18.20")));
     assert!(matches!(run_op(&exec, &apply, APT, T).await.unwrap(), OpOutcome::Done(_)), "restored: apply runs again");

@@ -5,6 +5,8 @@
 //! Every tool is required: a missing one fails the test with the Debian package to install.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod etcd;
+
 use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -5,15 +5,16 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kubeladder_core::package::{RepoStyle, Repository};
-use kubeladder_core::{KubeVersion, Minor};
-use kubeladder_node::exec::{OpOutcome, Stream, query, run_op};
-use kubeladder_node::ops::{self, KubePackage, NodeOp, PackageManager, PackageState};
-use kubeladder_node::probe::probe;
+use kubeladder_core::Minor;
+use kubeladder_node::exec::{OpOutcome, query, run_op};
+use kubeladder_node::hosts::Host;
+use kubeladder_node::ops::{KubePackage, NodeOp, PackageManager, RepoSource};
 use kubeladder_node::{Executor, NodeError, SshExecutor, SshOptions};
+use support::apt_scenarios::{self, AptNode, install, packages};
 use support::{Repos, SshHost};
 
 const T: Duration = Duration::from_secs(60);
@@ -24,199 +25,54 @@ fn options() -> SshOptions {
     SshOptions { connect_timeout: Duration::from_secs(5), ..SshOptions::default() }
 }
 
-fn v(text: &str) -> KubeVersion {
-    KubeVersion::parse(text).unwrap()
+/// A real sshd host over real apt with the local repositories; the stand-in kubeadm and
+/// systemctl record their calls in its `/etc/kubernetes/calls.log`.
+struct SshAptNode {
+    host: SshHost,
+    repos: Repos,
+    _tmp: tempfile::TempDir,
 }
 
-async fn packages(exec: &dyn Executor) -> Vec<PackageState> {
-    ops::parse_packages(APT, &query(exec, &NodeOp::QueryPackages, APT, T).await.unwrap()).unwrap()
+impl SshAptNode {
+    fn start(node: &str, address: &str) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let repos = Repos::build(&tmp.path().join("repos"));
+        let host = SshHost::start(node, address, &tmp.path().join(node));
+        Self { host, repos, _tmp: tmp }
+    }
 }
 
-async fn showhold(exec: &dyn Executor) -> Vec<String> {
-    let out = exec.run(&["apt-mark".to_owned(), "showhold".to_owned()], T).await.unwrap();
-    assert_eq!(out.exit_code, 0, "{out:?}");
-    out.stdout.lines().map(str::to_owned).collect()
-}
+impl AptNode for SshAptNode {
+    fn host(&self) -> Host {
+        self.host.host()
+    }
 
-async fn install(exec: &dyn Executor, packages: &[KubePackage], version: &str) -> Result<OpOutcome, NodeError> {
-    let op = NodeOp::InstallPackages { packages: packages.to_vec(), version: version.to_owned(), change_held: true };
-    run_op(exec, &op, APT, T).await
+    fn source(&self, minor: Minor) -> RepoSource {
+        self.repos.source(minor)
+    }
+
+    fn invoked(&self) -> impl Future<Output = Vec<String>> + Send {
+        let calls = self.host.calls();
+        async move { calls }
+    }
 }
 
 #[tokio::test]
 async fn repository_switch_and_exact_installs_keep_holds() {
-    let tmp = tempfile::tempdir().unwrap();
-    let repos = Repos::build(&tmp.path().join("repos"));
-    let host = SshHost::start("cp-1", "127.0.0.2", &tmp.path().join("cp-1"));
-    let exec = SshExecutor::new(host.host(), options());
-
-    let detected = query(&exec, &NodeOp::DetectPackageManager, APT, T).await.unwrap();
-    assert_eq!(ops::detect_package_manager(&detected.stdout), Some(APT));
-
-    // Legacy repository, first install: 1.18.20-00, held.
-    let legacy = NodeOp::ConfigureRepository { source: repos.source(Minor::new(1, 18)) };
-    assert!(matches!(run_op(&exec, &legacy, APT, T).await.unwrap(), OpOutcome::Done(_)));
-    assert_eq!(run_op(&exec, &legacy, APT, T).await.unwrap(), OpOutcome::AlreadyDone, "rerun skips");
-    let first = NodeOp::install(&ALL, &v("1.18.20"), RepoStyle::LEGACY_APT).unwrap();
-    assert!(matches!(run_op(&exec, &first, APT, T).await.unwrap(), OpOutcome::Done(_)));
-    assert_eq!(run_op(&exec, &first, APT, T).await.unwrap(), OpOutcome::AlreadyDone, "rerun skips");
-    assert_eq!(showhold(&exec).await, ["kubeadm", "kubectl", "kubelet"]);
-    let report = probe(&exec, None, T).await.unwrap();
-    assert_eq!(report.next_minor, Some(Minor::new(1, 19)));
-    assert_eq!(report.next_minor_available, ["1.19.16-00"], "{report:?}");
-
-    // kubeadm alone to 1.19.16-00: the others stay at 1.18.20-00, everything stays held.
-    install(&exec, &[KubePackage::Kubeadm], "1.19.16-00").await.unwrap();
-    let state = packages(&exec).await;
-    assert_eq!(state[0].version.as_deref(), Some("1.19.16-00"));
-    assert_eq!(state[1].version.as_deref(), Some("1.18.20-00"));
-    assert!(state.iter().all(|s| s.held), "{state:?}");
-    assert_eq!(showhold(&exec).await, ["kubeadm", "kubectl", "kubelet"]);
-    let version = exec.run(&["kubeadm".to_owned(), "version".to_owned()], T).await.unwrap();
-    assert_eq!(version.stdout.trim(), "kubeadm version v1.19.16");
-
-    // Switch to the per-minor repository for 1.28: the legacy versions are gone from view.
-    let v128 = NodeOp::ConfigureRepository { source: repos.source(Minor::new(1, 28)) };
-    assert!(!v128.is_done(APT, &exec.run(&v128.check(APT).unwrap(), T).await.unwrap()).unwrap());
-    run_op(&exec, &v128, APT, T).await.unwrap();
-    let list = std::fs::read_to_string(host.dir.join("etc-apt/sources.list.d/kubernetes.list")).unwrap();
-    assert!(list.contains("v1.28 ./"), "{list}");
-    install(&exec, &ALL, "1.28.15-1.1").await.unwrap();
-    assert!(packages(&exec).await.iter().all(|s| s.version.as_deref() == Some("1.28.15-1.1") && s.held));
-
-    // And to 1.29: an exact patch, not the newest (1.29.0 < 1.29.10 in dpkg's order).
-    run_op(&exec, &NodeOp::ConfigureRepository { source: repos.source(Minor::new(1, 29)) }, APT, T).await.unwrap();
-    let op = NodeOp::install(&[KubePackage::Kubeadm], &v("1.29.0"), RepoStyle::PKGS_DEB).unwrap();
-    run_op(&exec, &op, APT, T).await.unwrap();
-    let op = NodeOp::install(&[KubePackage::Kubeadm], &v("1.29.10"), RepoStyle::PKGS_DEB).unwrap();
-    run_op(&exec, &op, APT, T).await.unwrap();
-    assert_eq!(packages(&exec).await[0].version.as_deref(), Some("1.29.10-1.1"));
-    assert_eq!(showhold(&exec).await, ["kubeadm", "kubectl", "kubelet"]);
-
-    // What `hosts check` reports: the file: mirror names no repository, the installed
-    // kubeadm's version does.
-    let report = probe(&exec, None, T).await.unwrap();
-    assert_eq!(report.package_manager, APT);
-    assert_eq!(report.repository, Some(Repository::PkgsK8sIo));
-    assert!(report.os.is_some());
-    assert!(report.packages.iter().all(|p| p.held));
-}
-
-fn failed(result: Result<OpOutcome, NodeError>) -> (i32, String, String) {
-    match result {
-        Err(NodeError::CommandFailed { exit_code, stderr_tail, command, .. }) => (exit_code, stderr_tail, command),
-        other => panic!("expected apt to refuse, got {other:?}"),
-    }
+    let node = SshAptNode::start("cp-1", "127.0.0.2");
+    apt_scenarios::repository_switch_and_exact_installs_keep_holds(&node).await;
 }
 
 #[tokio::test]
 async fn refusals_report_apt_exit_code_and_stderr() {
-    let tmp = tempfile::tempdir().unwrap();
-    let repos = Repos::build(&tmp.path().join("repos"));
-    let host = SshHost::start("w-1", "127.0.0.3", &tmp.path().join("w-1"));
-    let exec = SshExecutor::new(host.host(), options());
-    run_op(&exec, &NodeOp::ConfigureRepository { source: repos.source(Minor::new(1, 19)) }, APT, T).await.unwrap();
-    install(&exec, &ALL, "1.18.20-00").await.unwrap();
-
-    // Held, and asked not to change held packages (apt checks downgrades first, so this
-    // is an upgrade).
-    let op = NodeOp::InstallPackages {
-        packages: vec![KubePackage::Kubeadm],
-        version: "1.19.16-00".into(),
-        change_held: false,
-    };
-    let (code, stderr, command) = failed(run_op(&exec, &op, APT, T).await);
-    assert_eq!(code, 100);
-    assert!(
-        stderr.contains("Held packages were changed and -y was used without --allow-change-held-packages"),
-        "{stderr}"
-    );
-    assert!(command.contains("kubeadm=1.19.16-00"), "{command}");
-    assert!(packages(&exec).await.iter().all(|s| s.version.as_deref() == Some("1.18.20-00") && s.held));
-    install(&exec, &[KubePackage::Kubeadm], "1.19.16-00").await.unwrap();
-
-    // A version the repository does not have.
-    let (code, stderr, _) = failed(install(&exec, &[KubePackage::Kubeadm], "1.19.99-00").await);
-    assert_eq!(code, 100);
-    assert!(stderr.contains("Version '1.19.99-00' for 'kubeadm' was not found"), "{stderr}");
-
-    // A downgrade, even with held packages allowed to change.
-    let (code, stderr, _) = failed(install(&exec, &[KubePackage::Kubeadm], "1.18.20-00").await);
-    assert_eq!(code, 100);
-    assert!(stderr.contains("Packages were downgraded and -y was used without --allow-downgrades"), "{stderr}");
-
-    // Nothing changed.
-    let state = packages(&exec).await;
-    assert_eq!(state[0].version.as_deref(), Some("1.19.16-00"));
-    assert_eq!(state[1].version.as_deref(), Some("1.18.20-00"));
-    assert!(state.iter().all(|s| s.held), "{state:?}");
+    let node = SshAptNode::start("w-1", "127.0.0.3");
+    apt_scenarios::refusals_report_apt_exit_code_and_stderr(&node).await;
 }
 
 #[tokio::test]
 async fn kubeadm_and_kubelet_commands_reach_the_node_and_stream() {
-    let tmp = tempfile::tempdir().unwrap();
-    let repos = Repos::build(&tmp.path().join("repos"));
-    let host = SshHost::start("cp-1", "127.0.0.2", &tmp.path().join("cp-1"));
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let seen = lines.clone();
-    let exec =
-        SshExecutor::new(host.host(), options()).with_sink(Arc::new(move |node: &str, stream: Stream, line: &str| {
-            seen.lock().unwrap().push(format!("{node} {stream:?} {line}"));
-        }));
-    run_op(&exec, &NodeOp::ConfigureRepository { source: repos.source(Minor::new(1, 19)) }, APT, T).await.unwrap();
-    install(&exec, &ALL, "1.19.16-00").await.unwrap();
-
-    let apply = NodeOp::KubeadmUpgradeApply { version: v("v1.19.16") };
-    assert!(matches!(run_op(&exec, &apply, APT, T).await.unwrap(), OpOutcome::Done(_)));
-    run_op(&exec, &NodeOp::KubeadmUpgradeNode, APT, T).await.unwrap();
-    run_op(&exec, &NodeOp::RestartKubelet, APT, T).await.unwrap();
-    assert_eq!(
-        host.calls(),
-        [
-            "kubeadm upgrade apply v1.19.16 -y",
-            "kubeadm upgrade node",
-            "systemctl daemon-reload",
-            "systemctl restart kubelet"
-        ]
-    );
-
-    // apply's check: the apiserver manifest at the target means done.
-    std::fs::create_dir_all(host.dir.join("kubernetes/manifests")).unwrap();
-    std::fs::write(
-        host.dir.join("kubernetes/manifests/kube-apiserver.yaml"),
-        "spec:\n  containers:\n  - image: registry.k8s.io/kube-apiserver:v1.19.16\n",
-    )
-    .unwrap();
-    assert_eq!(run_op(&exec, &apply, APT, T).await.unwrap(), OpOutcome::AlreadyDone);
-    assert_eq!(host.calls().len(), 4);
-
-    // Backups: listed through ls over ssh.
-    let tmpdir = host.dir.join("kubernetes/tmp");
-    std::fs::create_dir_all(tmpdir.join("kubeadm-backup-manifests-2024-05-01-10-00-00")).unwrap();
-    std::fs::create_dir_all(tmpdir.join("kubeadm-backup-etcd-2024-05-01-10-00-00")).unwrap();
-    std::fs::write(
-        tmpdir.join("kubeadm-backup-manifests-2024-05-01-10-00-00/kube-apiserver.yaml"),
-        "spec:\n  containers:\n  - image: registry.k8s.io/kube-apiserver:v1.18.20\n",
-    )
-    .unwrap();
-    let backups = ops::parse_backups(&query(&exec, &NodeOp::ListBackups, APT, T).await.unwrap()).unwrap();
-    assert_eq!(backups.len(), 2);
-    let manifests = backups.iter().find(|b| b.kind == ops::BackupKind::Manifests).unwrap();
-    let listing = query(&exec, &NodeOp::ListDir { path: manifests.path.clone() }, APT, T).await.unwrap();
-    let pods = kubeladder_node::recovery::manifests_in(&listing);
-    for op in NodeOp::restore_manifests(&manifests.path, &pods, "2024-05-01-11-00-00") {
-        run_op(&exec, &op, APT, T).await.unwrap();
-    }
-    let restored = std::fs::read_to_string(host.dir.join("kubernetes/manifests/kube-apiserver.yaml")).unwrap();
-    assert_eq!(ops::manifest_image_version(&restored), Some(v("v1.18.20")));
-    assert!(matches!(run_op(&exec, &apply, APT, T).await.unwrap(), OpOutcome::Done(_)), "restored: apply runs again");
-
-    // apt's output came through the sink, line by line, with the node name.
-    let lines = lines.lock().unwrap();
-    assert!(
-        lines.iter().any(|l| l.starts_with("cp-1 Stdout ") && l.contains("Setting up kubeadm (1.19.16-00)")),
-        "{lines:?}"
-    );
+    let node = SshAptNode::start("cp-1", "127.0.0.2");
+    apt_scenarios::kubeadm_and_kubelet_commands_reach_the_node_and_stream(&node).await;
 }
 
 #[tokio::test]

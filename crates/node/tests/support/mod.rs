@@ -5,6 +5,7 @@
 //! Every tool is required: a missing one fails the test with the Debian package to install.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod apt_scenarios;
 pub mod etcd;
 
 use std::fmt::Write as _;

@@ -16,6 +16,9 @@ use crate::api::{self, ApiState, RequestCounts};
 use crate::clock::Clock;
 use crate::controllers::{Controllers, Timings};
 use crate::error::SimError;
+use crate::faults::Fault;
+use crate::host::exec::{self, ExecError};
+use crate::host::{CommandOutput, HostInfo, HostState, HostTimings};
 use crate::scenario::{self, Scenario};
 use crate::store::Store;
 use crate::tls::{Certificates, kubeconfig_yaml};
@@ -29,6 +32,8 @@ pub struct SimConfig {
     /// Simulated seconds per real second.
     pub speed: f64,
     pub timings: Timings,
+    /// How long host-side work takes (kubelet restarts, static pods, kubeadm, apt).
+    pub host_timings: HostTimings,
     /// Seed for generated names and uids.
     pub seed: u64,
     /// Real time between controller passes.
@@ -44,6 +49,7 @@ impl Default for SimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             speed: 1.0,
             timings: Timings::default(),
+            host_timings: HostTimings::default(),
             seed: 42,
             tick: Duration::from_millis(20),
             bookmark_interval: Duration::from_secs(5),
@@ -78,6 +84,7 @@ impl SimCluster {
         let mut controllers = Controllers::new(config.timings);
         {
             let mut inner = store.lock();
+            inner.hosts.timings = config.host_timings;
             inner.set_quiet(true);
             scenario::build(&mut inner, &config.scenario)?;
             controllers.settle(&mut inner);
@@ -89,6 +96,7 @@ impl SimCluster {
         let address = listener.local_addr()?;
         let token = random_token();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (watch_drops, _) = watch::channel(0_u64);
         let state = Arc::new(ApiState {
             store: store.clone(),
             token: token.clone(),
@@ -96,6 +104,7 @@ impl SimCluster {
             shutdown: shutdown_rx.clone(),
             address,
             bookmark_interval: config.bookmark_interval,
+            watch_drops,
         });
         let server = tokio::spawn(api::serve(listener, acceptor, state.clone()));
         let loop_store = store.clone();
@@ -197,6 +206,66 @@ impl RunningSim {
         self.state.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
+    /// Run `argv` on `node`'s simulated host, as the exec endpoint does (without a timeout).
+    /// `sudo -n --` and `env VAR=...` prefixes are accepted.
+    pub async fn exec(&self, node: &str, argv: &[String]) -> Result<CommandOutput, SimError> {
+        match exec::run(&self.store, node, argv).await {
+            Ok(out) => Ok(out),
+            Err(ExecError::NoSuchHost(node)) => Err(SimError::NoSuchHost(node)),
+            Err(ExecError::Dropped) => Err(SimError::ExecDropped(node.to_owned())),
+        }
+    }
+
+    /// Every host (node, `InternalIP`, package manager), as `GET /sim/v1/hosts` lists them.
+    pub fn hosts(&self) -> Vec<HostInfo> {
+        self.store.lock().hosts.infos()
+    }
+
+    /// A snapshot of one host: packages and holds, repository, kubelet service, files.
+    pub fn host_state(&self, node: &str) -> Option<HostState> {
+        self.store.lock().hosts.state(node)
+    }
+
+    /// The text of a file on a host (`None` when the host or the file does not exist).
+    pub fn host_file(&self, node: &str, path: &str) -> Option<String> {
+        self.store.lock().hosts.get(node).and_then(|h| h.files.text(path)).map(str::to_owned)
+    }
+
+    /// The hosts file for `transport: sim` (see the contract): the simulator's URL, token
+    /// and `ca_file` (where the caller writes [`RunningSim::ca_pem`]) in `defaults`, then
+    /// every host with its address and package manager.
+    pub fn hosts_yaml(&self, ca_file: &Path) -> String {
+        let mut out = String::from("defaults:\n  transport: sim\n");
+        out.push_str(&format!("  sim_url: {}\n", yaml_string(&self.url)));
+        out.push_str(&format!("  sim_token: {}\n", yaml_string(&self.token)));
+        out.push_str(&format!("  sim_ca_file: {}\n", yaml_string(&ca_file.display().to_string())));
+        out.push_str("hosts:\n");
+        for host in self.hosts() {
+            out.push_str(&format!(
+                "  - node: {}\n    address: {}\n    package_manager: {}\n",
+                yaml_string(&host.node),
+                yaml_string(&host.address),
+                host.package_manager
+            ));
+        }
+        out
+    }
+
+    /// Put a fault in effect (see [`crate::faults::Fault`]).
+    pub fn add_fault(&self, fault: Fault) -> Result<(), SimError> {
+        self.state.add_fault(fault)
+    }
+
+    /// End every fault; returns how many there were.
+    pub fn clear_faults(&self) -> usize {
+        self.state.clear_faults()
+    }
+
+    /// The faults in effect, with their remaining counts.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.store.lock().faults.list()
+    }
+
     /// Stop serving: ends watches, closes connections, stops the controllers.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
@@ -204,4 +273,15 @@ impl RunningSim {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
     }
+}
+
+/// A YAML scalar: plain when that reads back as the same string, else double-quoted.
+fn yaml_string(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '/')
+        && !text.contains(": ")
+        && text.parse::<f64>().is_err()
+        && !matches!(text, "true" | "false" | "null" | "yes" | "no" | "on" | "off");
+    if plain { text.to_owned() } else { serde_json::Value::from(text).to_string() }
 }

@@ -21,4 +21,10 @@ pub enum SimError {
     Listen(std::net::SocketAddr),
     #[error("store error: {0}")]
     Store(String),
+    #[error("invalid fault: {0}")]
+    Fault(String),
+    #[error("no host named {0}")]
+    NoSuchHost(String),
+    #[error("the exec connection to {0} was dropped (a drop_exec fault)")]
+    ExecDropped(String),
 }

@@ -18,6 +18,8 @@ pub mod clock;
 pub mod cluster;
 pub mod controllers;
 pub mod error;
+pub mod faults;
+pub mod host;
 pub mod lifecycle;
 pub mod model;
 pub mod resources;
@@ -30,5 +32,9 @@ mod util;
 pub use cluster::{RunningSim, SimCluster, SimConfig};
 pub use controllers::Timings;
 pub use error::SimError;
+pub use faults::Fault;
+pub use host::{
+    CommandOutput, HostInfo, HostState, HostTimings, KubeletState, PackageManager, PackageState, RepositoryState,
+};
 pub use scenario::{Scenario, ScenarioKind};
 pub use store::Store;

@@ -1,10 +1,15 @@
 //! Built-in scenarios: the objects a kubeadm cluster has right after it was built.
 
-use kubeladder_core::release::ReleaseData;
+use std::collections::BTreeMap;
+
+use kubeladder_core::package::Repository;
 use kubeladder_core::{KubeVersion, Minor};
 use serde_json::{Value, json};
 
 use crate::error::SimError;
+use crate::host::PackageManager;
+use crate::host::build::{Builder, HostSpec, KUBELET_CONFIGURATION};
+use crate::host::manifests;
 use crate::resources::{self, ResourceDef};
 use crate::store::StoreInner;
 use crate::util::content_hash;
@@ -25,15 +30,33 @@ pub enum ScenarioKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
     pub kind: ScenarioKind,
-    /// The cluster's version (control plane and kubelets).
+    /// The cluster's version (control plane, kube-proxy, and every node not in `node_versions`).
     pub version: KubeVersion,
     /// `docker://19.3.15`, `containerd://1.6.20`, ...
     pub container_runtime: String,
+    /// Every host's package manager.
+    pub package_manager: PackageManager,
+    /// The package repository hosts start with; `None`: legacy before 1.29, pkgs.k8s.io
+    /// for the node's minor from 1.29.
+    pub repository: Option<Repository>,
+    /// Nodes at another version than the cluster's (a cluster caught mid-upgrade): their
+    /// packages, kubelet, and for control planes their static pods.
+    pub node_versions: BTreeMap<String, KubeVersion>,
+    /// Extra objects created after the built-in ones (namespaced objects name their namespace).
+    pub objects: Vec<Value>,
 }
 
 impl Scenario {
     pub fn new(kind: ScenarioKind) -> Self {
-        Self { kind, version: KubeVersion::new(1, 18, 20), container_runtime: "docker://19.3.15".to_owned() }
+        Self {
+            kind,
+            version: KubeVersion::new(1, 18, 20),
+            container_runtime: "docker://19.3.15".to_owned(),
+            package_manager: PackageManager::Apt,
+            repository: None,
+            node_versions: BTreeMap::new(),
+            objects: Vec::new(),
+        }
     }
 
     pub fn small() -> Self {
@@ -70,6 +93,33 @@ impl Scenario {
         self
     }
 
+    #[must_use]
+    pub fn with_package_manager(mut self, package_manager: PackageManager) -> Self {
+        self.package_manager = package_manager;
+        self
+    }
+
+    #[must_use]
+    pub fn with_repository(mut self, repository: Repository) -> Self {
+        self.repository = Some(repository);
+        self
+    }
+
+    /// Put one node at another version than the cluster's.
+    #[must_use]
+    pub fn with_node_version(mut self, node: impl Into<String>, version: KubeVersion) -> Self {
+        self.node_versions.insert(node.into(), version);
+        self
+    }
+
+    /// The names of the scenario's nodes, control planes first.
+    pub fn node_names(&self) -> Vec<String> {
+        let (cps, workers) = self.node_counts();
+        (0..cps + workers)
+            .map(|index| if index < cps { format!("cp-{}", index + 1) } else { format!("worker-{}", index - cps + 1) })
+            .collect()
+    }
+
     fn node_counts(&self) -> (usize, usize) {
         match self.kind {
             ScenarioKind::Small => (1, 2),
@@ -92,7 +142,7 @@ fn put(inner: &mut StoreInner, key: &str, obj: Value) -> Result<(), SimError> {
 
 /// The image registry kubeadm uses at a minor.
 pub fn registry(minor: Minor) -> &'static str {
-    if minor >= Minor::new(1, 25) { "registry.k8s.io" } else { "k8s.gcr.io" }
+    manifests::registry(minor)
 }
 
 /// The `InternalIP` of the node with this index: always in 127.0.0.0/8.
@@ -101,7 +151,7 @@ pub fn node_ip(index: usize) -> String {
 }
 
 /// Labels and taints of a control-plane node at a minor (kubeadm's history).
-fn control_plane_marks(minor: Minor) -> (Vec<&'static str>, Vec<&'static str>) {
+pub(crate) fn control_plane_marks(minor: Minor) -> (Vec<&'static str>, Vec<&'static str>) {
     let mut labels = Vec::new();
     let mut taints = Vec::new();
     if minor <= Minor::new(1, 23) {
@@ -208,91 +258,6 @@ pub fn node(
     })
 }
 
-/// The static pod manifest kubeadm writes for a component (the pod, without status).
-pub fn static_pod(component: &str, node_name: &str, ip: &str, version: KubeVersion, etcd: &str) -> Value {
-    let registry = registry(version.minor());
-    let image = if component == "etcd" {
-        format!("{registry}/etcd:{etcd}")
-    } else {
-        format!("{registry}/{component}:{version}")
-    };
-    let command = match component {
-        "kube-apiserver" => json!([
-            "kube-apiserver",
-            format!("--advertise-address={ip}"),
-            "--secure-port=6443",
-            "--etcd-servers=https://127.0.0.1:2379"
-        ]),
-        "etcd" => json!(["etcd", format!("--advertise-client-urls=https://{ip}:2379"), "--data-dir=/var/lib/etcd"]),
-        other => json!([other, "--kubeconfig=/etc/kubernetes/".to_owned() + &other.replace("kube-", "") + ".conf"]),
-    };
-    let mut annotations = json!({});
-    if component == "kube-apiserver" {
-        annotations["kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint"] = json!(format!("{ip}:6443"));
-    }
-    if component == "etcd" {
-        annotations["kubeadm.kubernetes.io/etcd.advertise-client-urls"] = json!(format!("https://{ip}:2379"));
-    }
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": format!("{component}-{node_name}"),
-            "namespace": "kube-system",
-            "labels": {"component": component, "tier": "control-plane"},
-            "annotations": annotations,
-        },
-        "spec": {
-            "containers": [{"name": component, "image": image, "command": command, "imagePullPolicy": "IfNotPresent",
-                            "resources": {"requests": {"cpu": if component == "kube-apiserver" { "250m" } else { "100m" }}}}],
-            "hostNetwork": true,
-            "priorityClassName": "system-node-critical",
-            "nodeName": node_name,
-            "tolerations": [{"operator": "Exists", "effect": "NoExecute"}],
-            "restartPolicy": "Always",
-            "terminationGracePeriodSeconds": 30,
-        },
-    })
-}
-
-/// Turn a static pod manifest into its mirror pod (annotations, owner, running status).
-pub fn mirror_pod(manifest: &Value, node: &Value, now: &str) -> Value {
-    let hash = content_hash(&manifest.to_string());
-    let mut pod = manifest.clone();
-    if pod.pointer("/metadata/annotations").is_none_or(|a| !a.is_object()) {
-        pod["metadata"]["annotations"] = json!({});
-    }
-    if let Some(a) = pod.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
-        a.insert("kubernetes.io/config.hash".to_owned(), json!(hash));
-        a.insert("kubernetes.io/config.mirror".to_owned(), json!(hash));
-        a.insert("kubernetes.io/config.seen".to_owned(), json!(now));
-        a.insert("kubernetes.io/config.source".to_owned(), json!("file"));
-    }
-    pod["metadata"]["ownerReferences"] = json!([{
-        "apiVersion": "v1", "kind": "Node", "name": crate::util::str_at(node, "metadata.name"),
-        "uid": crate::util::str_at(node, "metadata.uid"), "controller": true
-    }]);
-    let ip = crate::model::internal_ip(node);
-    let containers = pod.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default();
-    let statuses: Vec<Value> = containers
-        .iter()
-        .map(|c| {
-            json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": true, "started": true, "restartCount": 0,
-                   "state": {"running": {"startedAt": now}},
-                   "containerID": format!("docker://{}", content_hash(&format!("{hash}{}", c["name"])))})
-        })
-        .collect();
-    pod["status"] = json!({
-        "phase": "Running",
-        "conditions": running_conditions(now, true),
-        "hostIP": ip, "podIP": ip, "podIPs": [{"ip": ip}],
-        "startTime": now,
-        "qosClass": "Burstable",
-        "containerStatuses": statuses,
-    });
-    pod
-}
-
 /// The four pod conditions of a scheduled pod.
 pub fn running_conditions(now: &str, ready: bool) -> Value {
     let flag = if ready { "True" } else { "False" };
@@ -351,9 +316,20 @@ fn pdb(
     json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": name, "namespace": namespace}, "spec": spec})
 }
 
+/// The kubeadm configuration API kubeadm writes at a minor.
+pub(crate) fn kubeadm_api_version(minor: Minor) -> &'static str {
+    if minor >= Minor::new(1, 31) {
+        "kubeadm.k8s.io/v1beta4"
+    } else if minor >= Minor::new(1, 22) {
+        "kubeadm.k8s.io/v1beta3"
+    } else {
+        "kubeadm.k8s.io/v1beta2"
+    }
+}
+
 fn kubeadm_config(version: KubeVersion, control_planes: &[(String, String)]) -> Value {
     let minor = version.minor();
-    let api = if minor >= Minor::new(1, 22) { "kubeadm.k8s.io/v1beta3" } else { "kubeadm.k8s.io/v1beta2" };
+    let api = kubeadm_api_version(minor);
     let cluster_configuration = format!(
         "apiServer:\n  extraArgs:\n    authorization-mode: Node,RBAC\n  timeoutForControlPlane: 4m0s\napiVersion: {api}\ncertificatesDir: /etc/kubernetes/pki\nclusterName: kubernetes\ncontrolPlaneEndpoint: {}:6443\ncontrollerManager: {{}}\ndns:\n  type: CoreDNS\netcd:\n  local:\n    dataDir: /var/lib/etcd\nimageRepository: {}\nkind: ClusterConfiguration\nkubernetesVersion: {version}\nnetworking:\n  dnsDomain: cluster.local\n  podSubnet: 10.244.0.0/16\n  serviceSubnet: 10.96.0.0/12\nscheduler: {{}}\n",
         control_planes.first().map_or("127.0.1.1", |(_, ip)| ip.as_str()),
@@ -381,10 +357,15 @@ pub fn kubelet_config_name(minor: Minor) -> String {
 pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError> {
     let version = scenario.version;
     let minor = version.minor();
-    let release = ReleaseData::embedded()?.get(minor);
-    let etcd = release.map_or_else(|| "3.4.3-0".to_owned(), |r| r.etcd.clone());
-    let coredns = release.map_or_else(|| "1.6.7".to_owned(), |r| r.coredns.clone());
-    let registry = registry(minor);
+    for node in scenario.node_versions.keys() {
+        if !scenario.node_names().contains(node) {
+            return Err(SimError::Scenario(format!(
+                "node_versions names {node:?}, which the scenario does not have (it has {})",
+                scenario.node_names().join(", ")
+            )));
+        }
+    }
+    let created_at = -41.0 * 24.0 * 3600.0;
     let created = crate::clock::format_time(
         inner
             .clock()
@@ -403,30 +384,38 @@ pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError
             json!({"metadata": {"name": ns, "creationTimestamp": created}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
         )?;
     }
-    let (cps, workers) = scenario.node_counts();
+    let (cps, _) = scenario.node_counts();
     let mut control_planes = Vec::new();
-    for index in 0..cps + workers {
+    let mut hosts = Builder::default();
+    for (index, name) in scenario.node_names().into_iter().enumerate() {
         let control_plane = index < cps;
-        let name = if control_plane { format!("cp-{}", index + 1) } else { format!("worker-{}", index - cps + 1) };
-        let node_obj = node(&name, index, control_plane, version, &scenario.container_runtime, &created);
+        let node_version = scenario.node_versions.get(&name).copied().unwrap_or(version);
+        let mut node_obj = node(&name, index, control_plane, node_version, &scenario.container_runtime, &created);
+        // kube-proxy runs from the cluster's DaemonSet, whatever the kubelet's version.
+        node_obj["status"]["nodeInfo"]["kubeProxyVersion"] = json!(version.to_string());
         put(inner, resources::NODES, node_obj)?;
+        let address = node_ip(index);
         if control_plane {
-            control_planes.push((name.clone(), node_ip(index)));
-            let node_obj = inner.get(resources::NODES, "", &name).cloned().unwrap_or(Value::Null);
-            for component in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
-                let manifest = static_pod(component, &name, &node_ip(index), version, &etcd);
-                let mut pod = mirror_pod(&manifest, &node_obj, &created);
-                pod["metadata"]["creationTimestamp"] = json!(created);
-                put(inner, resources::PODS, pod)?;
-            }
+            control_planes.push((name.clone(), address.clone()));
         }
+        let spec = HostSpec {
+            node: &name,
+            address: &address,
+            control_plane,
+            version: node_version,
+            package_manager: scenario.package_manager,
+            repository: scenario.repository,
+        };
+        let host = hosts.host(&spec, created_at);
+        inner.hosts.insert(name.clone(), host);
+        crate::host::kubelet::start_static_pods(inner, &name, &created);
     }
     put(inner, resources::CONFIGMAPS, kubeadm_config(version, &control_planes))?;
     put(
         inner,
         resources::CONFIGMAPS,
         json!({"metadata": {"name": kubelet_config_name(minor), "namespace": "kube-system"},
-        "data": {"kubelet": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\nclusterDNS:\n- 10.96.0.10\nclusterDomain: cluster.local\n"}}),
+        "data": {"kubelet": KUBELET_CONFIGURATION}}),
     )?;
     put(
         inner,
@@ -442,17 +431,13 @@ pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError
         "data": {"Corefile": ".:53 {\n    errors\n    health\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n    }\n    forward . /etc/resolv.conf\n    cache 30\n    loop\n    reload\n    loadbalance\n}\n"}}),
     )?;
     let dns_labels = json!({"k8s-app": "kube-dns"});
-    let coredns_image = if minor >= Minor::new(1, 21) {
-        format!("{registry}/coredns/coredns:v{}", coredns.trim_start_matches('v'))
-    } else {
-        format!("{registry}/coredns:{coredns}")
-    };
+    let coredns_image = manifests::coredns_image(&version);
     let dns_spec = json!({"containers": [container("coredns", &coredns_image, "100m", "70Mi")],
         "tolerations": control_plane_tolerations(), "priorityClassName": "system-cluster-critical",
         "nodeSelector": {"kubernetes.io/os": "linux"}, "terminationGracePeriodSeconds": 30});
     put(inner, resources::DEPLOYMENTS, deployment("kube-system", "coredns", 2, &dns_labels, &dns_spec))?;
     let proxy_labels = json!({"k8s-app": "kube-proxy"});
-    let proxy_spec = json!({"containers": [container("kube-proxy", &format!("{registry}/kube-proxy:{version}"), "0", "0")],
+    let proxy_spec = json!({"containers": [container("kube-proxy", &manifests::kube_proxy_image(&version), "0", "0")],
         "tolerations": [{"operator": "Exists"}], "priorityClassName": "system-node-critical", "hostNetwork": true,
         "nodeSelector": {"kubernetes.io/os": "linux"}, "terminationGracePeriodSeconds": 30});
     put(inner, resources::DAEMONSETS, daemonset("kube-system", "kube-proxy", &proxy_labels, &proxy_spec))?;
@@ -482,7 +467,23 @@ pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError
             }
         }
     }
+    for object in &scenario.objects {
+        preload(inner, object)?;
+    }
     Ok(())
+}
+
+/// Create one of the scenario's extra objects, by its apiVersion and kind.
+fn preload(inner: &mut StoreInner, object: &Value) -> Result<(), SimError> {
+    let api_version = crate::util::str_at(object, "apiVersion");
+    let kind = crate::util::str_at(object, "kind");
+    let def = resources::RESOURCES
+        .iter()
+        .find(|d| d.api_version() == api_version && d.kind == kind)
+        .ok_or_else(|| SimError::Scenario(format!("objects: the simulator does not serve {kind} in {api_version}")))?;
+    inner.put(def, object.clone()).map(|_| ()).map_err(|e| {
+        SimError::Scenario(format!("objects: {kind} {:?}: {}", crate::util::str_at(object, "metadata.name"), e.message))
+    })
 }
 
 fn build_ha_workloads(inner: &mut StoreInner) -> Result<(), SimError> {

@@ -9,6 +9,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
 use crate::clock::Clock;
+use crate::faults::Faults;
+use crate::host::Hosts;
 use crate::resources::{self, ResourceDef};
 use crate::status::ApiError;
 use crate::util::{Rng, str_at};
@@ -60,6 +62,12 @@ pub struct StoreInner {
     quiet: bool,
     pub(crate) rng: Rng,
     pub(crate) clock: Clock,
+    /// The simulated hosts behind the nodes.
+    pub(crate) hosts: Hosts,
+    /// The faults in effect.
+    pub(crate) faults: Faults,
+    /// Set when something outside the objects changed (a fault): the controllers run a pass.
+    pub(crate) wake: bool,
 }
 
 /// Index keys of an object: its controller owner, and for pods their labels.
@@ -136,6 +144,9 @@ impl Store {
             quiet: false,
             rng: Rng::new(seed),
             clock,
+            hosts: Hosts::default(),
+            faults: Faults::default(),
+            wake: false,
         };
         Self { inner: Arc::new(Mutex::new(inner)) }
     }
@@ -227,12 +238,7 @@ impl StoreInner {
     }
 
     fn indexed<'a>(&'a self, resource: &'a str, key: &str) -> impl Iterator<Item = &'a Value> + use<'a> {
-        self.index
-            .get(resource)
-            .and_then(|keys| keys.get(key))
-            .into_iter()
-            .flat_map(BTreeMap::values)
-            .map(|o| &**o)
+        self.index.get(resource).and_then(|keys| keys.get(key)).into_iter().flat_map(BTreeMap::values).map(|o| &**o)
     }
 
     /// Objects of `resource` with an ownerReference to `owner_uid` (an index lookup).
@@ -252,10 +258,8 @@ impl StoreInner {
         if old_keys.is_empty() && new_keys.is_empty() {
             return;
         }
-        let id = old
-            .or(new.map(|o| &**o))
-            .map(|o| (namespace_of(o).to_owned(), name_of(o).to_owned()))
-            .unwrap_or_default();
+        let id =
+            old.or(new.map(|o| &**o)).map(|o| (namespace_of(o).to_owned(), name_of(o).to_owned())).unwrap_or_default();
         let index = self.index.entry(resource.to_owned()).or_default();
         for key in old_keys.iter().filter(|k| !new_keys.contains(k)) {
             if let Some(set) = index.get_mut(key) {

@@ -26,11 +26,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch as tokio_watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::error::SimError;
+use crate::faults::Fault;
+use crate::host::exec_api::{self, DropConnection};
 use crate::lifecycle::{self, Propagation};
 use crate::model;
 use crate::resources::{self, ResourceDef};
 use crate::status::ApiError;
-use crate::store::{Store, name_of, namespace_of, rv_of};
+use crate::store::{Store, StoreInner, name_of, namespace_of, rv_of};
 use crate::util::{get_path, str_at};
 use selectors::{FieldSelector, LabelSelector};
 
@@ -48,12 +51,82 @@ pub struct ApiState {
     pub shutdown: tokio_watch::Receiver<bool>,
     pub address: SocketAddr,
     pub bookmark_interval: Duration,
+    /// Bumped by a `drop_watches` fault: every open watch ends.
+    pub watch_drops: tokio_watch::Sender<u64>,
 }
 
 impl ApiState {
     fn count(&self, verb: &str, resource: &str) {
         let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *counters.entry((verb.to_owned(), resource.to_owned())).or_default() += 1;
+    }
+
+    /// Put a fault in effect (see [`crate::faults`]). Refuses a malformed fault, an unknown
+    /// node, and static pod or etcd faults on a node without that static pod.
+    pub fn add_fault(&self, fault: Fault) -> Result<(), SimError> {
+        fault.validate().map_err(SimError::Fault)?;
+        if fault == (Fault::DropWatches {}) {
+            self.watch_drops.send_modify(|n| *n += 1);
+            return Ok(());
+        }
+        let mut inner = self.store.lock();
+        let mut baseline = None;
+        if let Some(node) = fault.node() {
+            if !inner.hosts.contains(node) {
+                return Err(SimError::Fault(format!("no host named {node}")));
+            }
+            inner.hosts.mark_dirty(node);
+        }
+        match &fault {
+            Fault::StaticPodNeverReady { node, component, .. } => {
+                let path = format!("{}/{component}.yaml", crate::host::MANIFESTS_DIR);
+                let text = inner.hosts.get(node).and_then(|h| h.files.text(&path)).map(crate::util::content_hash);
+                let Some(hash) = text else {
+                    return Err(SimError::Fault(format!("node {node} has no static pod manifest {path}")));
+                };
+                baseline = Some(hash);
+            }
+            Fault::CorruptEtcd { node } => {
+                let now = inner.clock().elapsed_secs();
+                let corrupted = inner.hosts.get_mut(node).and_then(|h| {
+                    h.files.is_file(crate::host::ETCD_DB).then(|| {
+                        h.files.write(
+                            crate::host::ETCD_DB,
+                            std::sync::Arc::from(format!(
+                                "{}
+",
+                                crate::host::ETCD_CORRUPT_MARK
+                            )),
+                            0o600,
+                            now,
+                        )
+                    })
+                });
+                if corrupted.is_none() {
+                    return Err(SimError::Fault(format!(
+                        "node {node} has no local etcd data ({})",
+                        crate::host::ETCD_DB
+                    )));
+                }
+            }
+            _ => {}
+        }
+        inner.faults.push(fault, baseline);
+        inner.wake = true;
+        Ok(())
+    }
+
+    /// End every fault; returns how many there were.
+    pub fn clear_faults(&self) -> usize {
+        let mut inner = self.store.lock();
+        let cleared = inner.faults.clear();
+        for fault in &cleared {
+            if let Some(node) = fault.node() {
+                inner.hosts.mark_dirty(node);
+            }
+        }
+        inner.wake = true;
+        cleared.len()
     }
 }
 
@@ -88,7 +161,7 @@ pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<ApiS
                     let Ok(tls) = acceptor.accept(stream).await else { return };
                     let service = service_fn(move |req| {
                         let state = state.clone();
-                        async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                        async move { handle(&state, req).await }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(tls), service)
@@ -103,7 +176,8 @@ pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<ApiS
     while connections.join_next().await.is_some() {}
 }
 
-fn percent_decode(text: &str) -> String {
+/// Decode `%XX` escapes (and `+` as a space, as in query strings).
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -168,7 +242,12 @@ fn parse_target(group: &str, version: &str, rest: &[&str]) -> Option<Target> {
 }
 
 fn current_apiserver_version(store: &Store) -> String {
-    let inner = store.lock();
+    apiserver_version(&store.lock())
+}
+
+/// The version `/version` reports: the image tag of the first kube-apiserver mirror pod (by
+/// name), else `kubeadm-config`'s `kubernetesVersion`.
+pub(crate) fn apiserver_version(inner: &StoreInner) -> String {
     let mut apiservers: Vec<&Value> = inner
         .list(resources::PODS, Some("kube-system"))
         .filter(|p| model::labels(p).and_then(|l| l.get("component")).and_then(Value::as_str) == Some("kube-apiserver"))
@@ -193,7 +272,7 @@ fn current_apiserver_version(store: &Store) -> String {
         .unwrap_or_else(|| "v0.0.0".to_owned())
 }
 
-async fn handle(state: &ApiState, req: Request<Incoming>) -> Response<Body> {
+async fn handle(state: &ApiState, req: Request<Incoming>) -> Result<Response<Body>, DropConnection> {
     let path = req.uri().path().to_owned();
     let query = parse_query(req.uri().query());
     let open = matches!(path.as_str(), "/healthz" | "/livez" | "/readyz" | "/version");
@@ -205,9 +284,48 @@ async fn handle(state: &ApiState, req: Request<Incoming>) -> Response<Body> {
             .and_then(|v| v.strip_prefix("Bearer "))
             .is_some_and(|token| token.trim() == state.token);
         if !authorized {
-            return error_response(&ApiError::new(401, "Unauthorized", "Unauthorized"));
+            return Ok(error_response(&ApiError::new(401, "Unauthorized", "Unauthorized")));
         }
     }
+    if path.starts_with("/sim/v1/") {
+        return exec_api::handle(state, req).await;
+    }
+    let fault = state.store.lock().faults.take_api();
+    if fault.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+    }
+    if let Some(status) = fault.status {
+        return Ok(fault_response(status));
+    }
+    Ok(serve_api(state, req, &path, query).await)
+}
+
+/// The `Status` an `api_errors` fault answers with.
+fn fault_response(status: u16) -> Response<Body> {
+    let (reason, message) = match status {
+        429 => ("TooManyRequests", "the server has received too many requests and has asked us to try again later"),
+        503 => ("ServiceUnavailable", "the server is currently unable to handle the request"),
+        500 => ("InternalError", "an error on the server (\"\") has prevented the request from succeeding"),
+        504 => (
+            "Timeout",
+            "the server was unable to return a response in the time allotted, but may still be processing the request",
+        ),
+        s if s < 500 => ("BadRequest", "the server rejected our request for an unknown reason"),
+        _ => ("InternalError", "an error on the server has prevented the request from succeeding"),
+    };
+    let mut response = error_response(&ApiError::new(status, reason, message));
+    if status == 429 || status == 503 {
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    response
+}
+
+async fn serve_api(
+    state: &ApiState,
+    req: Request<Incoming>,
+    path: &str,
+    query: HashMap<String, String>,
+) -> Response<Body> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
         ["healthz" | "livez" | "readyz"] => {

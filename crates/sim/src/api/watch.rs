@@ -104,6 +104,7 @@ pub(super) fn start(
         }
     };
     let shutdown = state.shutdown.clone();
+    let drops = state.watch_drops.subscribe();
     let bookmark_interval = state.bookmark_interval;
     tokio::spawn(async move {
         if let Some(err) = expired {
@@ -132,6 +133,7 @@ pub(super) fn start(
             as_table,
             clock,
             shutdown,
+            drops,
             timeout,
             bookmarks.then_some(bookmark_interval),
             start_rv,
@@ -156,6 +158,7 @@ async fn stream_live(
     as_table: bool,
     clock: crate::clock::Clock,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
+    mut drops: tokio::sync::watch::Receiver<u64>,
     timeout: Option<Duration>,
     bookmarks: Option<Duration>,
     start_rv: u64,
@@ -169,6 +172,7 @@ async fn stream_live(
         tokio::select! {
             () = &mut deadline => return,
             _ = shutdown.changed() => return,
+            _ = drops.changed() => return,
             () = tx.closed() => return,
             _ = ticker.tick(), if bookmarks.is_some() => {
                 let object = json!({"kind": def.kind, "apiVersion": def.api_version(), "metadata": {"resourceVersion": last_rv.to_string()}});

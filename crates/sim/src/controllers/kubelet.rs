@@ -49,7 +49,7 @@ pub(super) fn run(ctl: &mut Controllers, inner: &mut StoreInner, instant: bool) 
             continue;
         }
         let Some(&started) = ctl.started.get(&uid) else {
-            if instant {
+            if instant && !inner.faults.pod_never_ready(&key.0, &key.1) {
                 ctl.started.insert(uid, now_secs);
                 steps.push((key.0, key.1, key.2, Step::Ready));
             } else {
@@ -65,6 +65,8 @@ pub(super) fn run(ctl: &mut Controllers, inner: &mut StoreInner, instant: bool) 
             } else {
                 ctl.due(run_at);
             }
+        } else if inner.faults.pod_never_ready(&key.0, &key.1) {
+            // A fault keeps it Running but not Ready.
         } else if instant || now_secs >= ready_at {
             steps.push((key.0, key.1, key.2, Step::Ready));
         } else {
@@ -128,6 +130,9 @@ pub(super) fn run(ctl: &mut Controllers, inner: &mut StoreInner, instant: bool) 
                 if !ready {
                     ctl.due(now_secs + timings.pod_ready_secs);
                 }
+                if str_at(pod_labels_of(inner, &namespace, &name), "k8s-app") == "kube-proxy" {
+                    report_kube_proxy(inner, &namespace, &name, &node);
+                }
                 let now = now.clone();
                 inner.modify(PODS, &namespace, &name, |pod| {
                     let running: Vec<Value> = container_names(pod)
@@ -158,4 +163,25 @@ fn container_names(pod: &Value) -> Vec<(String, String)> {
         .and_then(Value::as_array)
         .map(|c| c.iter().map(|x| (str_at(x, "name").to_owned(), str_at(x, "image").to_owned())).collect())
         .unwrap_or_default()
+}
+
+fn pod_labels_of<'a>(inner: &'a StoreInner, namespace: &str, name: &str) -> &'a Value {
+    inner.get(PODS, namespace, name).and_then(|p| get_path(p, "metadata.labels")).unwrap_or(&Value::Null)
+}
+
+/// The node reports the version of the kube-proxy running on it (`status.nodeInfo.kubeProxyVersion`).
+fn report_kube_proxy(inner: &mut StoreInner, namespace: &str, name: &str, node: &str) {
+    let Some(version) = inner
+        .get(PODS, namespace, name)
+        .and_then(|p| container_names(p).first().map(|(_, image)| image.clone()))
+        .and_then(|image| image.rsplit_once(':').map(|(_, tag)| tag.to_owned()))
+    else {
+        return;
+    };
+    if inner.get(NODES, "", node).is_some_and(|n| str_at(n, "status.nodeInfo.kubeProxyVersion") != version) {
+        inner.modify(NODES, "", node, |n| {
+            let info = object_entry(n, "status").entry("nodeInfo").or_insert_with(|| json!({}));
+            info["kubeProxyVersion"] = json!(version);
+        });
+    }
 }

@@ -48,12 +48,23 @@ impl Controllers {
 
     /// Whether a pass could change anything: the store changed or a timer is due.
     pub fn needs_pass(&self, inner: &StoreInner) -> bool {
-        inner.resource_version() != self.last_rv || inner.clock().elapsed_secs() >= self.next_due
+        inner.resource_version() != self.last_rv
+            || inner.clock().elapsed_secs() >= self.next_due
+            || inner.wake
+            || inner.hosts.has_dirty()
     }
 
     /// One pass of every controller. With `instant`, every delay is treated as elapsed.
+    /// A pass that changed something is followed by another (a later controller's change
+    /// may concern an earlier one, as a DaemonSet pod becoming Ready concerns its rollout);
+    /// a pass that changes nothing ends the series.
     pub fn reconcile(&mut self, inner: &mut StoreInner, instant: bool) {
+        let start_rv = inner.resource_version();
         self.next_due = f64::INFINITY;
+        inner.wake = false;
+        if let Some(at) = crate::host::kubelet::sync(inner, instant) {
+            self.due(at);
+        }
         workloads::deployments(inner);
         workloads::replicasets(inner);
         workloads::statefulsets(inner);
@@ -62,7 +73,7 @@ impl Controllers {
         kubelet::run(self, inner, instant);
         pdb::update(inner);
         workloads::statuses(inner);
-        self.last_rv = inner.resource_version();
+        self.last_rv = start_rv;
     }
 
     /// Run passes until nothing changes (bounded), everything instant: a settled cluster.
@@ -70,7 +81,7 @@ impl Controllers {
         for _ in 0..50 {
             let before = inner.resource_version();
             self.reconcile(inner, true);
-            if inner.resource_version() == before {
+            if inner.resource_version() == before && !inner.hosts.has_dirty() {
                 break;
             }
         }

@@ -69,7 +69,8 @@ pub(super) fn update(inner: &mut StoreInner) {
             (_, Some(max)) if !max.is_null() => (expected - scaled(max, expected)).max(0),
             _ => 1.min(expected),
         };
-        let allowed = (current - desired).max(0);
+        let allowed =
+            if inner.faults.pdb_never_allows(&namespace, name_of(&pdb)) { 0 } else { (current - desired).max(0) };
         let generation = get_path(&pdb, "metadata.generation").and_then(Value::as_i64).unwrap_or(1);
         let since = str_at(&pdb, "metadata.creationTimestamp").to_owned();
         let status = json!({

@@ -109,3 +109,72 @@ pub async fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -
     }
     panic!("timed out waiting for {what}");
 }
+
+/// One HTTPS request to the simulator, trusting only its CA: (status, body), or the
+/// transport error (a dropped connection).
+pub async fn https(
+    sim: &RunningSim,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
+    use http_body_util::{BodyExt, Full};
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(sim.ca_pem().as_bytes()) {
+        roots.add(cert.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(sim.address()).await.map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("127.0.0.1").map_err(|e| e.to_string())?;
+    let tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake::<_, Full<bytes::Bytes>>(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .map_err(|e| e.to_string())?;
+    let driver = tokio::spawn(connection);
+    let mut request = http::Request::builder().method(method).uri(path).header("host", sim.address().to_string());
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request
+        .header("content-type", "application/json")
+        .body(Full::new(bytes::Bytes::from(body.unwrap_or_default().to_owned())))
+        .map_err(|e| e.to_string())?;
+    let response = sender.send_request(request).await.map_err(|e| format!("no answer: {e}"))?;
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    driver.abort();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Run argv on a host through `POST /sim/v1/hosts/{node}/exec`: (exit code, stdout, stderr).
+pub async fn exec(sim: &RunningSim, node: &str, argv: &[&str]) -> (i32, String, String) {
+    let body = serde_json::json!({"argv": argv, "timeout_ms": 120_000}).to_string();
+    let (status, text) = https(sim, "POST", &format!("/sim/v1/hosts/{node}/exec"), Some(sim.token()), Some(&body))
+        .await
+        .unwrap_or_else(|e| panic!("exec {argv:?} on {node}: {e}"));
+    assert_eq!(status, 200, "exec {argv:?} on {node}: {text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).expect("exec answers JSON");
+    (
+        i32::try_from(answer["exit_code"].as_i64().expect("exit_code")).expect("exit code fits"),
+        answer["stdout"].as_str().expect("stdout").to_owned(),
+        answer["stderr"].as_str().expect("stderr").to_owned(),
+    )
+}
+
+/// Like [`exec`], insisting on exit 0; returns stdout.
+pub async fn exec_ok(sim: &RunningSim, node: &str, argv: &[&str]) -> String {
+    let (code, stdout, stderr) = exec(sim, node, argv).await;
+    assert_eq!(code, 0, "{argv:?} on {node} failed:\nstdout: {stdout}\nstderr: {stderr}");
+    stdout
+}

@@ -1,0 +1,105 @@
+//! Running one command on a simulated host: strip `sudo -n --` and `env VAR=...`, apply
+//! `drop_exec` and `command` faults, then dispatch to the tool. Unknown programs exit 127
+//! (`CMD: command not found`), unknown options of known programs exit 2.
+
+use super::etcdctl::EtcdView;
+use super::systemctl::Effect;
+use super::{CommandOutput, apt, control_plane::sleep_virtual, etcdctl, kubeadm, rpm, shell, systemctl};
+use crate::store::{Store, StoreInner};
+
+/// Why a command got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecError {
+    /// No host has this node name.
+    NoSuchHost(String),
+    /// A `drop_exec` fault: the connection closes without an answer.
+    Dropped,
+}
+
+/// Run `argv` on `node`'s host.
+pub(crate) async fn run(store: &Store, node: &str, argv: &[String]) -> Result<CommandOutput, ExecError> {
+    let argv = shell::strip_sudo(argv);
+    let plain = match shell::split_env(argv) {
+        Ok((_, plain)) => plain,
+        Err(out) => return Ok(out),
+    };
+    {
+        let mut inner = store.lock();
+        if !inner.hosts.contains(node) {
+            return Err(ExecError::NoSuchHost(node.to_owned()));
+        }
+        if inner.faults.take_drop_exec(node) {
+            return Err(ExecError::Dropped);
+        }
+        if let Some(out) = inner.faults.take_command(node, argv, plain) {
+            return Ok(out);
+        }
+    }
+    let Some((program, args)) = plain.split_first() else {
+        return Ok(CommandOutput::fail(127, "env: missing command\n"));
+    };
+    let program = shell::program_name(program);
+    if program == "kubeadm" {
+        return Ok(kubeadm::kubeadm(store, node, args).await);
+    }
+    let (out, delay) = {
+        let mut inner = store.lock();
+        dispatch(&mut inner, node, program, args)
+    };
+    if delay > 0.0 {
+        sleep_virtual(store, delay).await;
+    }
+    Ok(out)
+}
+
+/// Run a command that completes under the store's lock; returns it and its duration.
+fn dispatch(inner: &mut StoreInner, node: &str, program: &str, args: &[String]) -> (CommandOutput, f64) {
+    let now = inner.clock().elapsed_secs();
+    let timings = inner.hosts.timings;
+    let etcd_view = EtcdView {
+        revision: inner.resource_version(),
+        keys: crate::resources::RESOURCES.iter().map(|d| inner.count(&d.key())).sum(),
+        serving: etcd_serving(inner, node),
+    };
+    let Some(host) = inner.hosts.get_mut(node) else {
+        return (CommandOutput::fail(255, format!("no host named {node}\n")), 0.0);
+    };
+    let apt_host = host.package_manager == super::PackageManager::Apt;
+    let quick = timings.command_secs;
+    match program {
+        "sh" => (shell::sh(host, args, now), quick),
+        "cat" => (shell::cat(host, args), quick),
+        "ls" => (shell::ls(host, args), quick),
+        "mkdir" => (shell::mkdir(host, args), quick),
+        "cp" => (shell::cp(host, args, now), quick),
+        "mv" => (shell::mv(host, args), quick),
+        "rm" => (shell::rm(host, args), quick),
+        "true" => (CommandOutput::default(), 0.0),
+        "false" => (CommandOutput::fail(1, ""), 0.0),
+        "apt-get" if apt_host => apt::apt_get(host, args, &timings),
+        "apt-mark" if apt_host => (apt::apt_mark(host, args), quick),
+        "apt-cache" if apt_host => (apt::apt_cache(host, args), quick),
+        "dpkg-query" if apt_host => (apt::dpkg_query(host, args), quick),
+        "dnf" | "dnf5" | "yum" => rpm::dnf(host, program, args, &timings),
+        "rpm" => (rpm::rpm(host, args), quick),
+        "kubelet" if host.installed("kubelet").is_some() && args.iter().any(|a| a == "--version") => {
+            let version = host.package_kube_version("kubelet").map(|v| v.to_string()).unwrap_or_default();
+            (CommandOutput::ok(format!("Kubernetes {version}\n")), quick)
+        }
+        "systemctl" => {
+            let (out, effect) = systemctl::systemctl(host, args, now, timings.kubelet_restart_secs);
+            if effect == Effect::KubeletRestarted {
+                inner.faults.arm_node_not_ready(node);
+            }
+            (out, quick)
+        }
+        "etcdctl" => etcdctl::etcdctl(host, args, etcd_view, now),
+        other => (CommandOutput::not_found(other), 0.0),
+    }
+}
+
+/// Whether the etcd static pod on `node` is Ready (so that a local etcdctl gets answers).
+fn etcd_serving(inner: &StoreInner, node: &str) -> bool {
+    let Some(mirror) = inner.hosts.get(node).and_then(|h| h.mirrors.get("etcd.yaml")) else { return false };
+    inner.get(crate::resources::PODS, &mirror.namespace, &mirror.name).is_some_and(crate::model::is_ready)
+}

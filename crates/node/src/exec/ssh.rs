@@ -251,16 +251,20 @@ impl SshExecutor {
             .ok_or_else(|| self.connect_error("no known_hosts file given and no HOME"))
     }
 
-    async fn open(&self) -> Result<Connection, NodeError> {
-        let credentials = match self.identity()? {
+    fn credentials(&self) -> Result<Credentials, NodeError> {
+        Ok(match self.identity()? {
             Some(path) => {
                 let key = russh::keys::load_secret_key(&path, None)
                     .map_err(|e| self.connect_error(format!("cannot load identity {}: {e}", path.display())))?;
                 Credentials::Key(Arc::new(key), path)
             }
             None => Credentials::Agent(self.options.agent_socket.clone().unwrap_or_default()),
-        };
-        let known_hosts = self.known_hosts()?;
+        })
+    }
+
+    /// TCP first (an unreachable host is reported as such, whatever the local
+    /// configuration), then credentials, host key and authentication.
+    async fn open(&self) -> Result<Connection, NodeError> {
         let target = Endpoint {
             node: self.host.node.clone(),
             user: self.host.user.clone(),
@@ -271,6 +275,7 @@ impl SshExecutor {
             let stream = tokio::net::TcpStream::connect((target.address.as_str(), target.port))
                 .await
                 .map_err(|e| self.connect_error(e.to_string()))?;
+            let (credentials, known_hosts) = (self.credentials()?, self.known_hosts()?);
             let handle = self.handshake(stream, &target, &credentials, &known_hosts).await?;
             return Ok(Connection { handle, jump: None });
         };
@@ -284,6 +289,7 @@ impl SshExecutor {
                 reason: e.to_string(),
             }
         })?;
+        let (credentials, known_hosts) = (self.credentials()?, self.known_hosts()?);
         let jump_handle = self.handshake(stream, &jump, &credentials, &known_hosts).await?;
         let channel = jump_handle
             .channel_open_direct_tcpip(target.address.clone(), u32::from(target.port), "127.0.0.1", 0)

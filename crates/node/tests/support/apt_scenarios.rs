@@ -21,8 +21,12 @@ const ALL: [KubePackage; 3] = KubePackage::ALL;
 
 /// One apt node under test.
 pub trait AptNode: Sync {
-    /// How kubeladder reaches it.
+    /// How kubeladder reaches it (from its hosts file entry).
     fn host(&self) -> Host;
+    /// An executor for it; by default the one its [`Host`] names.
+    fn executor(&self, sink: Option<LineSink>) -> Box<dyn Executor> {
+        executor_for(&self.host(), &options(), sink).unwrap()
+    }
     /// The repository definition for `minor` its world serves (legacy up to 1.27, one
     /// pkgs.k8s.io-style repository per minor from 1.28).
     fn source(&self, minor: Minor) -> ops::RepoSource;
@@ -31,12 +35,8 @@ pub trait AptNode: Sync {
     fn invoked(&self) -> impl Future<Output = Vec<String>> + Send;
 }
 
-fn options() -> SshOptions {
+pub fn options() -> SshOptions {
     SshOptions { connect_timeout: Duration::from_secs(5), ..SshOptions::default() }
-}
-
-pub fn executor(node: &impl AptNode, sink: Option<LineSink>) -> Box<dyn Executor> {
-    executor_for(&node.host(), &options(), sink).unwrap()
 }
 
 fn v(text: &str) -> KubeVersion {
@@ -75,7 +75,7 @@ async fn start_at(node: &impl AptNode, exec: &dyn Executor, minor: Minor, versio
 /// Repository switch (legacy, then per-minor repositories) and exact-version installs,
 /// the holds kept throughout.
 pub async fn repository_switch_and_exact_installs_keep_holds(node: &impl AptNode) {
-    let exec = executor(node, None);
+    let exec = node.executor(None);
     let exec = exec.as_ref();
     let detected = query(exec, &NodeOp::DetectPackageManager, APT, T).await.unwrap();
     assert_eq!(ops::detect_package_manager(&detected.stdout), Some(APT));
@@ -139,7 +139,7 @@ fn failed(result: Result<OpOutcome, NodeError>) -> (i32, String, String) {
 /// apt's refusals (held package, missing version, downgrade) come back with its exit code
 /// and the tail of its stderr, and change nothing.
 pub async fn refusals_report_apt_exit_code_and_stderr(node: &impl AptNode) {
-    let exec = executor(node, None);
+    let exec = node.executor(None);
     let exec = exec.as_ref();
     start_at(node, exec, Minor::new(1, 19), "1.18.20-00").await;
 
@@ -185,7 +185,7 @@ pub async fn kubeadm_and_kubelet_commands_reach_the_node_and_stream(node: &impl 
     let sink: LineSink = Arc::new(move |node: &str, stream: Stream, line: &str| {
         seen.lock().unwrap().push(format!("{node} {stream:?} {line}"));
     });
-    let exec = executor(node, Some(sink));
+    let exec = node.executor(Some(sink));
     let exec = exec.as_ref();
     let name = node.host().node;
     start_at(node, exec, Minor::new(1, 19), "1.18.20-00").await;

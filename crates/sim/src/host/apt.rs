@@ -352,17 +352,11 @@ pub(crate) fn apt_cache(host: &Host, args: &[String]) -> CommandOutput {
                     out.stderr.push_str(&format!("N: Unable to locate package {name}\n"));
                     continue;
                 }
+                // madison lists what the repositories offer, not what dpkg alone knows.
                 let mut versions = candidates(host, name);
                 versions.reverse();
-                for version in versions {
-                    let from = if host.installed(name).is_some_and(|i| i.version == version)
-                        && !host.index.as_ref().is_some_and(|i| i.offers(&version))
-                    {
-                        "/var/lib/dpkg/status".to_owned()
-                    } else {
-                        origin.clone()
-                    };
-                    out.stdout.push_str(&format!("{name:>10} | {version:>10} | {from}\n"));
+                for version in versions.iter().filter(|v| host.index.as_ref().is_some_and(|i| i.offers(v))) {
+                    out.stdout.push_str(&format!("{name:>10} | {version:>10} | {origin}\n"));
                 }
             }
             out

@@ -1,7 +1,8 @@
 //! `etcdctl` against the host's local etcd: `snapshot save` (needs the etcd static pod
 //! Ready and the client certificates), `snapshot status -w json|table`, `snapshot restore
-//! --data-dir`, `endpoint health`, `version`. A snapshot file records the store's revision
-//! and object count at the time it was taken.
+//! --data-dir`, `endpoint health`, `version`; `etcdutl` (etcd 3.5+) for the offline ones,
+//! `snapshot status` and `snapshot restore`. A snapshot file records the store's revision
+//! and object count at the time it was taken; a restore writes a healthy data directory.
 
 use std::sync::Arc;
 
@@ -27,8 +28,15 @@ struct Flags {
     data_dir: Option<String>,
 }
 
-/// `etcdctl [flags] COMMAND ...`. Returns the answer and its duration (simulated seconds).
-pub(crate) fn etcdctl(host: &mut Host, args: &[String], view: EtcdView, now: f64) -> (CommandOutput, f64) {
+/// `etcdctl [flags] COMMAND ...` (or `etcdutl` with `offline`). Returns the answer and its
+/// duration (simulated seconds).
+pub(crate) fn etcdctl(
+    host: &mut Host,
+    args: &[String],
+    view: EtcdView,
+    now: f64,
+    offline: bool,
+) -> (CommandOutput, f64) {
     let mut flags = Flags { write_out: "simple".to_owned(), ..Flags::default() };
     let mut words: Vec<&str> = Vec::new();
     let mut iter = args.iter();
@@ -48,9 +56,17 @@ pub(crate) fn etcdctl(host: &mut Host, args: &[String], view: EtcdView, now: f64
                 | "--data-dir"
                 | "--command-timeout"
                 | "--dial-timeout"
+                | "--name"
+                | "--initial-cluster"
+                | "--initial-advertise-peer-urls"
+                | "--initial-cluster-token"
+                | "--wal-dir"
         );
         if !name.starts_with('-') {
             words.push(arg);
+            continue;
+        }
+        if name == "--skip-hash-check" {
             continue;
         }
         if !takes_value {
@@ -67,19 +83,21 @@ pub(crate) fn etcdctl(host: &mut Host, args: &[String], view: EtcdView, now: f64
             _ => {}
         }
     }
+    let tool = if offline { "etcdutl" } else { "etcdctl" };
     match words.as_slice() {
-        ["snapshot", "save", path] => save(host, &flags, path, view, now),
+        ["snapshot", "save", path] if !offline => save(host, &flags, path, view, now),
         ["snapshot", "status", path] => (status(host, path, &flags.write_out), 0.1),
         ["snapshot", "restore", path] => (restore(host, path, flags.data_dir.as_deref(), now), 1.0),
-        ["endpoint", "health"] => match reach(host, &flags, view) {
+        ["endpoint", "health"] if !offline => match reach(host, &flags, view) {
             Ok(endpoint) => (
                 CommandOutput::ok(format!("{endpoint} is healthy: successfully committed proposal: took = 9.12ms\n")),
                 0.1,
             ),
             Err(out) => (out, 5.0),
         },
+        ["version"] if offline => (CommandOutput::ok("etcdutl version: 3.5.21\nAPI version: 3.5\n"), 0.0),
         ["version"] => (CommandOutput::ok("etcdctl version: 3.4.23\nAPI version: 3.4\n"), 0.0),
-        _ => (CommandOutput::usage(format!("Error: unknown command {:?} for \"etcdctl\"", words.join(" "))), 0.0),
+        _ => (CommandOutput::usage(format!("Error: unknown command {:?} for \"{tool}\"", words.join(" "))), 0.0),
     }
 }
 

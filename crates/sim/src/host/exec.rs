@@ -74,6 +74,8 @@ fn dispatch(inner: &mut StoreInner, node: &str, program: &str, args: &[String]) 
         "cp" => (shell::cp(host, args, now), quick),
         "mv" => (shell::mv(host, args), quick),
         "rm" => (shell::rm(host, args), quick),
+        "chmod" => (shell::chmod(host, args), quick),
+        "cmp" => (shell::cmp(host, args), quick),
         "true" => (CommandOutput::default(), 0.0),
         "false" => (CommandOutput::fail(1, ""), 0.0),
         "apt-get" if apt_host => apt::apt_get(host, args, &timings),
@@ -93,7 +95,8 @@ fn dispatch(inner: &mut StoreInner, node: &str, program: &str, args: &[String]) 
             }
             (out, quick)
         }
-        "etcdctl" => etcdctl::etcdctl(host, args, etcd_view, now),
+        "etcdctl" => etcdctl::etcdctl(host, args, etcd_view, now, false),
+        "etcdutl" => etcdctl::etcdctl(host, args, etcd_view, now, true),
         other => (CommandOutput::not_found(other), 0.0),
     }
 }

@@ -284,6 +284,21 @@ impl Files {
         Ok(())
     }
 
+    /// Change a file's permission bits (directories keep none: nothing to do).
+    pub fn set_mode(&mut self, path: &str, mode: u32) -> Result<(), FsError> {
+        let path = normalize(path);
+        if self.is_dir(&path) {
+            return Ok(());
+        }
+        match self.entries.get_mut(&path) {
+            Some(Entry::File(data)) => {
+                data.mode = mode;
+                Ok(())
+            }
+            _ => Err(FsError::NotFound),
+        }
+    }
+
     /// `mv`: rename `src` to `dst` (into `dst` when it is a directory).
     pub fn rename(&mut self, src: &str, dst: &str) -> Result<(), FsError> {
         let src = normalize(src);

@@ -118,20 +118,27 @@ pub(crate) fn cat(host: &Host, args: &[String]) -> CommandOutput {
     out
 }
 
-/// `ls [-1aAl] [--] PATH...` (one name per line, as when not on a terminal).
+/// `ls [-1aAld] [--] PATH...` (one name per line, as when not on a terminal; `-d` lists
+/// the paths themselves).
 pub(crate) fn ls(host: &Host, args: &[String]) -> CommandOutput {
-    let (_, mut paths) = match options(args, "1aAlh", &["all", "almost-all"]) {
+    let (flags, mut paths) = match options(args, "1aAlhd", &["all", "almost-all", "directory"]) {
         Ok(parsed) => parsed,
         Err(message) => return bad_option("ls", &message),
     };
+    let itself = flags.iter().any(|f| f == "d" || f == "directory");
     if paths.is_empty() {
         paths.push("/root");
     }
     let mut out = CommandOutput::default();
     let several = paths.len() > 1;
     for path in paths {
-        if host.files.is_file(path) {
+        if host.files.is_file(path) || (itself && host.files.is_dir(path)) {
             out.stdout.push_str(&format!("{path}\n"));
+            continue;
+        }
+        if itself {
+            out.stderr.push_str(&format!("ls: cannot access '{path}': No such file or directory\n"));
+            out.exit_code = 2;
             continue;
         }
         match host.files.list(path) {
@@ -259,6 +266,55 @@ pub(crate) fn rm(host: &mut Host, args: &[String]) -> CommandOutput {
     out
 }
 
+/// `chmod [-R] MODE [--] PATH...` (octal modes).
+pub(crate) fn chmod(host: &mut Host, args: &[String]) -> CommandOutput {
+    let (_, operands) = match options(args, "Rv", &["recursive"]) {
+        Ok(parsed) => parsed,
+        Err(message) => return bad_option("chmod", &message),
+    };
+    let Some((mode, paths)) = operands.split_first().filter(|(_, p)| !p.is_empty()) else {
+        return bad_option("chmod", "missing operand");
+    };
+    let Ok(mode) = u32::from_str_radix(mode, 8) else {
+        return CommandOutput::fail(
+            1,
+            format!("chmod: invalid mode: '{mode}'\nTry 'chmod --help' for more information.\n"),
+        );
+    };
+    let mut out = CommandOutput::default();
+    for path in paths {
+        if host.files.set_mode(path, mode).is_err() {
+            out.stderr.push_str(&format!("chmod: cannot access '{path}': No such file or directory\n"));
+            out.exit_code = 1;
+        }
+    }
+    out
+}
+
+/// `cmp [-s] [--] A B`: 0 when equal, 1 when they differ, 2 on trouble.
+pub(crate) fn cmp(host: &Host, args: &[String]) -> CommandOutput {
+    let (flags, operands) = match options(args, "s", &["silent", "quiet"]) {
+        Ok(parsed) => parsed,
+        Err(message) => return bad_option("cmp", &message),
+    };
+    let silent = !flags.is_empty();
+    let [a, b] = operands[..] else { return bad_option("cmp", "expected two files") };
+    let read = |path: &str| {
+        host.files.read(path).map(|d| d.content.clone()).map_err(|e| format!("cmp: {path}: {}\n", e.text()))
+    };
+    match (read(a), read(b)) {
+        (Ok(x), Ok(y)) if x == y => CommandOutput::default(),
+        (Ok(x), Ok(y)) => {
+            let byte = x.bytes().zip(y.bytes()).position(|(p, q)| p != q).unwrap_or(x.len().min(y.len()));
+            let line = x.get(..byte).map_or(0, |s| s.matches('\n').count()) + 1;
+            let stdout =
+                if silent { String::new() } else { format!("{a} {b} differ: byte {}, line {line}\n", byte + 1) };
+            CommandOutput { exit_code: 1, stdout, stderr: String::new() }
+        }
+        (Err(e), _) | (_, Err(e)) => CommandOutput::fail(2, e),
+    }
+}
+
 /// `sh -c SCRIPT NAME ARGS...`: kubeladder's scripts, recognised by NAME (`$0`).
 pub(crate) fn sh(host: &mut Host, args: &[String], now: f64) -> CommandOutput {
     let (Some("-c"), Some(_script), Some(name)) =
@@ -266,7 +322,10 @@ pub(crate) fn sh(host: &mut Host, args: &[String], now: f64) -> CommandOutput {
     else {
         return CommandOutput::fail(
             127,
-            "sh: the simulated host runs only kubeladder's fixed scripts: sh -c SCRIPT kubeladder-write|kubeladder-detect|kubeladder-key ARGS...\n",
+            format!(
+                "sh: the simulated host runs only kubeladder's fixed scripts: sh -c SCRIPT NAME ARGS... with NAME one of {}\n",
+                SCRIPTS.join(", ")
+            ),
         );
     };
     let rest = &args[3..];
@@ -274,13 +333,69 @@ pub(crate) fn sh(host: &mut Host, args: &[String], now: f64) -> CommandOutput {
         "kubeladder-write" => write_script(host, rest, now),
         "kubeladder-detect" => CommandOutput::ok(detect_output(host.package_manager)),
         "kubeladder-key" => key_script(host, rest, now),
+        "kubeladder-move" => move_script(host, rest, true),
+        "kubeladder-aside" => move_script(host, rest, false),
+        "kubeladder-restore" => restore_script(host, rest, now),
         other => CommandOutput::fail(
             127,
             format!(
-                "sh: the simulated host runs only kubeladder's fixed scripts (kubeladder-write, kubeladder-detect, kubeladder-key), not one named {other:?}\n"
+                "sh: the simulated host runs only kubeladder's fixed scripts ({}), not one named {other:?}\n",
+                SCRIPTS.join(", ")
             ),
         ),
     }
+}
+
+/// The `$0` names of the scripts kubeladder runs with `sh -c`.
+const SCRIPTS: [&str; 6] = [
+    "kubeladder-write",
+    "kubeladder-detect",
+    "kubeladder-key",
+    "kubeladder-move",
+    "kubeladder-aside",
+    "kubeladder-restore",
+];
+
+/// `kubeladder-move SRC DST` (`strict`: SRC must exist; DST's directory is made) and
+/// `kubeladder-aside SRC DST` (nothing to do without SRC): never overwrite DST.
+fn move_script(host: &mut Host, args: &[String], strict: bool) -> CommandOutput {
+    let [src, dst] = args else { return CommandOutput::fail(1, "expected SRC DST\n") };
+    if !strict && !host.files.exists(src) {
+        return CommandOutput::default();
+    }
+    if host.files.exists(dst) {
+        return CommandOutput::fail(1, format!("{dst} already exists; not overwriting it\n"));
+    }
+    if strict {
+        let dir = parent(&normalize(dst)).to_owned();
+        if let Err(err) = host.files.mkdir_p(&dir) {
+            return CommandOutput::fail(1, format!("mkdir: cannot create directory '{dir}': {}\n", err.text()));
+        }
+    }
+    mv(host, &[src.clone(), dst.clone()])
+}
+
+/// `kubeladder-restore BACKUP MANIFEST ASIDE`: replace MANIFEST by a copy of BACKUP (by
+/// rename), keeping the replaced file in ASIDE.
+fn restore_script(host: &mut Host, args: &[String], now: f64) -> CommandOutput {
+    let [backup, manifest, aside] = args else { return CommandOutput::fail(1, "expected BACKUP MANIFEST ASIDE\n") };
+    if !host.files.is_file(backup) {
+        return CommandOutput::fail(1, format!("{backup}: no such backup file\n"));
+    }
+    let name = base_name(&normalize(manifest)).to_owned();
+    if let Err(err) = host.files.mkdir_p(aside) {
+        return CommandOutput::fail(1, format!("mkdir: cannot create directory '{aside}': {}\n", err.text()));
+    }
+    let staged = format!("{}/.{name}.restoring", normalize(aside));
+    if let Err(err) = host.files.copy(backup, &staged, true, now) {
+        return CommandOutput::fail(1, format!("cp: cannot create regular file '{staged}': {}\n", err.text()));
+    }
+    if host.files.exists(manifest)
+        && let Err(err) = host.files.copy(manifest, &format!("{}/{name}", normalize(aside)), true, now)
+    {
+        return CommandOutput::fail(1, format!("cp: cannot copy '{manifest}': {}\n", err.text()));
+    }
+    mv(host, &["-f".to_owned(), staged, manifest.clone()])
 }
 
 fn write_script(host: &mut Host, args: &[String], now: f64) -> CommandOutput {

@@ -193,17 +193,20 @@ pub async fn drain(
     let backoff = Arc::new(Mutex::new(BudgetBackoff::default()));
     let waits = Arc::new(Mutex::new(0u32));
 
-    let evictions = futures::stream::iter(to_evict.iter().map(|pod| {
+    // Owned pods: a stream of futures borrowing them would not be `Send` for every lifetime,
+    // which callers spawning this future on a multi-threaded runtime need.
+    let owned: Vec<Pod> = to_evict.iter().map(|p| (*p).clone()).collect();
+    let evictions = futures::stream::iter(owned.into_iter().map(|pod| {
         let budgets_of_pod: Vec<String> = all_budgets
             .iter()
-            .filter(|b| b.selects(&namespace(pod), &pod.metadata.labels.clone().unwrap_or_default()))
+            .filter(|b| b.selects(&namespace(&pod), &pod.metadata.labels.clone().unwrap_or_default()))
             .map(Budget::key)
             .collect();
         let client = clients.no_retry.clone();
         let backoff = Arc::clone(&backoff);
         let waits = Arc::clone(&waits);
         let version = eviction_version.clone();
-        async move { evict_one(&client, pod, &version, config, &budgets_of_pod, &backoff, &waits, deadline).await }
+        async move { evict_one(&client, &pod, &version, config, &budgets_of_pod, &backoff, &waits, deadline).await }
     }))
     .buffer_unordered(config.max_concurrent_evictions.max(1));
     let outcome = tokio::time::timeout_at(deadline, evictions.try_collect::<Vec<_>>()).await;

@@ -24,6 +24,8 @@ pub struct WorkloadView {
     pub free: BTreeMap<String, Resources>,
     pub budgets: Vec<Budget>,
     pub budget_facts: Vec<BudgetFacts>,
+    /// Workers that are unavailable now: cordoned (by anyone) or not Ready.
+    pub unavailable_workers: BTreeSet<String>,
 }
 
 impl WorkloadView {
@@ -77,6 +79,7 @@ impl WorkloadView {
         }
         let mut free = BTreeMap::new();
         let mut candidates = Vec::new();
+        let mut unavailable_workers = BTreeSet::new();
         for node in nodes {
             let name = node.metadata.name.clone().unwrap_or_default();
             candidates.push(Candidate { node: name.clone(), pods: by_node.remove(&name).unwrap_or_default() });
@@ -88,6 +91,13 @@ impl WorkloadView {
                 .as_ref()
                 .and_then(|s| s.taints.as_ref())
                 .is_some_and(|t| t.iter().any(|t| t.effect == "NoSchedule"));
+            let control_plane = node.metadata.labels.as_ref().is_some_and(|l| {
+                l.contains_key("node-role.kubernetes.io/control-plane")
+                    || l.contains_key("node-role.kubernetes.io/master")
+            });
+            if !control_plane && (!schedulable || !ready) {
+                unavailable_workers.insert(name.clone());
+            }
             if schedulable && ready && !tainted {
                 let alloc = status.allocatable.unwrap_or_default();
                 let total = Resources {
@@ -111,7 +121,7 @@ impl WorkloadView {
                 BudgetFacts { name: b.key(), disruptions_allowed: b.disruptions_allowed, nodes, pods }
             })
             .collect();
-        Self { candidates, free, budgets, budget_facts }
+        Self { candidates, free, budgets, budget_facts, unavailable_workers }
     }
 
     /// The window as observed: `limit`, unavailable nodes given, budget room from status.

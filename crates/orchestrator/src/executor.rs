@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use kubeladder_core::journal::{Event, StepStatus};
+use kubeladder_core::journal::{Event, Record, StepStatus};
 use kubeladder_core::plan::{Action, Plan, Step, WorkerLane};
 use kubeladder_core::window::{self, Candidate, WindowState};
 
@@ -44,6 +44,9 @@ pub trait NodePort: Send + Sync {
     fn check(&self, step: &Step) -> impl Future<Output = Result<bool, String>> + Send;
     fn run(&self, step: &Step) -> impl Future<Output = Result<(), String>> + Send;
 }
+
+/// Sees every record right after it became durable (progress output, tests).
+pub type Observer = Arc<dyn Fn(&Record) + Send + Sync>;
 
 /// Why the run stopped at a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +76,7 @@ pub struct Executor<'a, C, N> {
     pub window_retry: std::time::Duration,
     /// How many consecutive observations may admit nobody before the run stops.
     pub window_patience: usize,
+    observer: Option<Observer>,
 }
 
 impl<C, N> std::fmt::Debug for Executor<'_, C, N> {
@@ -91,7 +95,15 @@ impl<'a, C: ClusterPort, N: NodePort> Executor<'a, C, N> {
             halt: AtomicBool::new(false),
             window_retry: std::time::Duration::from_secs(2),
             window_patience: 300,
+            observer: None,
         }
+    }
+
+    /// Call `observer` with every record once it is durable.
+    #[must_use]
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Give the journal back (after `run`).
@@ -103,9 +115,15 @@ impl<'a, C: ClusterPort, N: NodePort> Executor<'a, C, N> {
     }
 
     fn record(&self, event: Event) -> Result<(), OrchestratorError> {
-        let mut journal =
-            self.journal.lock().map_err(|_| OrchestratorError::Internal("journal lock poisoned".to_owned()))?;
-        journal.record(event).map(|_| ())
+        let record = {
+            let mut journal =
+                self.journal.lock().map_err(|_| OrchestratorError::Internal("journal lock poisoned".to_owned()))?;
+            journal.record(event)?
+        };
+        if let Some(observer) = &self.observer {
+            observer(&record);
+        }
+        Ok(())
     }
 
     fn plan(&self) -> Result<Plan, OrchestratorError> {

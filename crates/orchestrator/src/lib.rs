@@ -8,6 +8,8 @@
 pub mod error;
 pub mod executor;
 pub mod journal_store;
+pub mod kube_cluster;
+pub mod node_ops;
 
 pub use error::OrchestratorError;
 pub use journal_store::Journal;

@@ -46,17 +46,66 @@ pub enum Command {
     Check(CheckArgs),
     /// Show the whole upgrade before doing it: versions per hop and node, checks, forecast
     Plan(PlanArgs),
+    /// Upgrade the cluster to a target version across every node (journaled, resumable)
+    Apply(ApplyArgs),
+    /// Continue a stopped, failed or crashed run exactly where it stopped
+    Resume(ResumeArgs),
+    /// Give up a stopped run: uncordon only the nodes it cordoned
+    Abort(AbortArgs),
+    /// Upgrade a simulated kubeadm cluster (1.18 to 1.23 by default) with live progress
+    Demo(DemoArgs),
     /// Show the progress recorded in a run's journal
     Status(StatusArgs),
     /// A simulated kubeadm cluster that serves the real Kubernetes HTTPS API
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Reach every node the way an upgrade would and report what it runs
+    #[command(subcommand)]
+    Hosts(HostsCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Serve a simulated cluster until SIGINT/SIGTERM; real kubectl works against it
     Serve(SimServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostsCommand {
+    /// Connect to every node and report OS, package manager, repository and packages
+    Check(HostsCheckArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Connects to every node of the cluster (nodes not in the hosts file are reached at their \
+InternalIP with the file's defaults), or, when only --hosts is given (no --kubeconfig or --context), to the hosts the \
+file lists. Read-only: per host it reports reachability, the OS (/etc/os-release), the package manager, the \
+repository style and minor, installed and held kubeadm/kubelet/kubectl, and the kubeadm versions of the next minor \
+the configured repository offers.\n\n\
+Exit codes: 0 every host answered, 1 a host is unreachable or refused (each named on stderr with its address and \
+the reason), 2 bad input (a malformed hosts file: file:line:column).\n\n\
+Examples:\n  kubeladder hosts check --hosts hosts.yaml\n  kubeladder hosts check --hosts hosts.yaml --kubeconfig admin.conf -o json")]
+pub struct HostsCheckArgs {
+    /// Hosts file (YAML): how to reach each node (see the README)
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Budget to connect to one host (TCP, handshake, authentication)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub connect_timeout: std::time::Duration,
+    /// Budget for each command on a host
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    pub timeout: std::time::Duration,
+    /// Hosts checked at once
+    #[arg(long, default_value_t = 16)]
+    pub max_concurrent: usize,
+    /// Record unknown SSH host keys instead of refusing them (trust on first use)
+    #[arg(long)]
+    pub trust_on_first_use: bool,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +124,10 @@ pub struct SimServeArgs {
     /// Where to write the kubeconfig for the simulated cluster
     #[arg(long, value_name = "PATH")]
     pub kubeconfig_out: std::path::PathBuf,
+    /// Where to write a hosts file reaching the simulated nodes (transport `sim`), for
+    /// `apply --hosts`; the CA it trusts is written next to it as PATH.ca.pem
+    #[arg(long, value_name = "PATH")]
+    pub hosts_out: Option<std::path::PathBuf>,
     /// Address to listen on (loopback only; port 0 picks a free port)
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: std::net::SocketAddr,
@@ -349,4 +402,124 @@ pub struct StatusArgs {
     /// Output format
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,
+}
+
+/// How a run reaches nodes, where it keeps its journal, how long it waits.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Hosts file (YAML): how to reach each node (see the README). Without it every node is
+    /// reached over SSH as root at its `InternalIP` with `~/.ssh` keys and `known_hosts`
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<std::path::PathBuf>,
+    /// Journal directory (default: `$XDG_STATE_HOME/kubeladder/<cluster-uid>`)
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Give up draining one node after this long (the node stays cordoned, the run stops)
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
+    pub drain_timeout: std::time::Duration,
+    /// Give up waiting for a node or static pods to become Ready after this long
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub gate_timeout: std::time::Duration,
+    /// How often gates and the worker window are re-read
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
+    pub poll: std::time::Duration,
+    /// Progress output: bars on a terminal (auto), plain lines, or JSON lines
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: crate::progress::ProgressFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "What happens, per hop (one minor at a time): an etcd snapshot on the first control-plane \
+node; on it: repository for the minor, kubeadm, drain, `kubeadm upgrade plan`, `kubeadm upgrade apply vX -y`, kubelet \
+and kubectl, kubelet restart, wait Ready with static pods at vX, uncordon; the other control-plane nodes one at a \
+time with `kubeadm upgrade node`; then workers through a sliding window (--max-unavailable, PodDisruptionBudget room, \
+spare capacity). Every intermediate state is proven against the version skew policy before anything runs.\n\n\
+Before changing anything: the checks of `kubeladder plan` (blockers refuse the run), every node reached once, the \
+run lock (Lease kube-system/kubeladder) taken. Every step is journaled; after a failure, Ctrl-C or a crash, \
+`kubeladder resume` continues exactly where the run stopped.\n\n\
+Exit codes: 0 finished, 1 a step failed (the report names the node, the step and the command to continue), \
+2 bad input (nothing changed), 3 blockers (nothing changed), 4 paused (resume continues).\n\n\
+Examples:\n  kubeladder apply --to 1.23 --hosts hosts.yaml --dry-run\n  \
+kubeladder apply --to 1.33 --workers lag --max-unavailable 20% --hosts hosts.yaml --yes -o json")]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Target: a minor (newest patch), an exact version, or `latest`
+    #[arg(long, value_name = "VERSION", value_parser = target)]
+    pub to: Target,
+    /// follow: upgrade workers every hop; lag: leave them while the skew policy allows
+    #[arg(long, value_enum, default_value_t = Workers::Follow)]
+    pub workers: Workers,
+    /// Workers unavailable at once: a count or a percentage of workers
+    #[arg(long, value_name = "N|N%", default_value = "1", value_parser = max_unavailable)]
+    pub max_unavailable: kubeladder_core::window::MaxUnavailable,
+    /// Allow alpha, beta and rc targets
+    #[arg(long)]
+    pub allow_prerelease: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the plan and the checks, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Opens the journal (refusing one written for another cluster), takes the run lock, re-checks \
+the step that was running when the run stopped, and continues. Finished steps are never redone; a step whose \
+postcondition already holds is recorded as already done.\n\n\
+Examples:\n  kubeladder resume --hosts hosts.yaml\n  kubeladder resume --state-dir DIR --kubeconfig admin.conf")]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Workers unavailable at once (not stored in the journal; give the same as `apply`)
+    #[arg(long, value_name = "N|N%", default_value = "1", value_parser = max_unavailable)]
+    pub max_unavailable: kubeladder_core::window::MaxUnavailable,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Stop the running `apply`/`resume` first (Ctrl-C finishes its current step). abort takes the \
+run lock, uncordons the nodes this run cordoned (never one cordoned by someone else) and records the run as \
+paused. The cluster stays at the versions reached, which the plan kept inside the skew policy.")]
+pub struct AbortArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Journal directory (default: `$XDG_STATE_HOME/kubeladder/<cluster-uid>`)
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Starts a simulated kubeadm cluster in this process (3 control planes and 6 workers at \
+v1.18.20 with Deployments behind PodDisruptionBudgets, a StatefulSet, DaemonSets), and upgrades it with exactly the \
+code path `apply` uses on a real cluster: HTTPS Kubernetes API, simulated hosts running apt-get, kubeadm and \
+systemctl, journal, lock, drains within budgets.\n\n\
+Examples:\n  kubeladder demo\n  kubeladder demo --to 1.21 --scenario small -o json\n  \
+kubeladder demo --from 1.28 --to 1.33 --workers lag")]
+pub struct DemoArgs {
+    /// Target version
+    #[arg(long, value_name = "VERSION", default_value = "1.23", value_parser = target)]
+    pub to: Target,
+    /// Starting version of the simulated cluster
+    #[arg(long, value_name = "VERSION", default_value = "1.18.20", value_parser = version)]
+    pub from: KubeVersion,
+    /// `small`, `ha`, or `large:NODES[:PODS_PER_NODE]`
+    #[arg(long, default_value = "ha")]
+    pub scenario: String,
+    /// follow: upgrade workers every hop; lag: leave them while the skew policy allows
+    #[arg(long, value_enum, default_value_t = Workers::Follow)]
+    pub workers: Workers,
+    /// Workers unavailable at once: a count or a percentage of workers
+    #[arg(long, value_name = "N|N%", default_value = "2", value_parser = max_unavailable)]
+    pub max_unavailable: kubeladder_core::window::MaxUnavailable,
+    /// Simulated seconds per real second
+    #[arg(long, default_value_t = 30.0)]
+    pub speed: f64,
+    /// Progress output: bars on a terminal (auto), plain lines, or JSON lines
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: crate::progress::ProgressFormat,
 }

@@ -22,6 +22,14 @@ pub enum CliError {
     #[error(transparent)]
     Journal(#[from] kubeladder_orchestrator::OrchestratorError),
 
+    /// Reaching or reading a node failed (hosts file, SSH, the simulator's hosts).
+    #[error(transparent)]
+    Node(#[from] kubeladder_node::NodeError),
+
+    /// A run stopped on an error outside any step; the journal can resume it.
+    #[error("{error}\nthe journal is consistent; continue with:\n  {resume}")]
+    Run { error: String, resume: String },
+
     /// The async runtime could not start.
     #[error("cannot start: {0}")]
     Runtime(String),

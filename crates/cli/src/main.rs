@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod error;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -23,8 +24,13 @@ fn main() -> ExitCode {
         Command::Uncordon(args) => commands::cluster::block_on(commands::cluster::uncordon(&args)),
         Command::Check(args) => commands::cluster::block_on(commands::cluster::check(&args)),
         Command::Plan(args) => commands::cluster::block_on(commands::plan::run(&args)),
+        Command::Apply(args) => commands::cluster::block_on(commands::upgrade::apply(&args)),
+        Command::Resume(args) => commands::cluster::block_on(commands::upgrade::resume(&args)),
+        Command::Abort(args) => commands::cluster::block_on(commands::upgrade::abort(&args)),
+        Command::Demo(args) => commands::cluster::block_on(commands::demo::run(&args)),
         Command::Status(args) => commands::status::run(&args),
         Command::Sim(args::SimCommand::Serve(args)) => commands::cluster::block_on(commands::sim::serve(&args)),
+        Command::Hosts(args::HostsCommand::Check(args)) => commands::cluster::block_on(commands::hosts::check(&args)),
     };
     match result {
         Ok(code) => code.into(),
@@ -42,16 +48,21 @@ pub enum Outcome {
     Ok,
     /// 1: the command ran and found policy violations.
     Violations,
+    /// 1: a run stopped at a failed step (resumable).
+    Failed,
     /// 3: `plan` found blockers.
     Blockers,
+    /// 4: a run paused on request (resumable).
+    Paused,
 }
 
 impl From<Outcome> for ExitCode {
     fn from(outcome: Outcome) -> Self {
         match outcome {
             Outcome::Ok => ExitCode::SUCCESS,
-            Outcome::Violations => ExitCode::from(1),
+            Outcome::Violations | Outcome::Failed => ExitCode::from(1),
             Outcome::Blockers => ExitCode::from(3),
+            Outcome::Paused => ExitCode::from(4),
         }
     }
 }
@@ -63,7 +74,13 @@ impl CliError {
             | Self::Usage(_)
             | Self::Kube(kubeladder_kube::KubeError::Kubeconfig(_))
             | Self::Journal(kubeladder_orchestrator::OrchestratorError::NoJournal(_)) => ExitCode::from(2),
-            Self::Kube(_) | Self::Journal(_) | Self::Sim(_) | Self::Runtime(_) | Self::Output(_) => ExitCode::from(1),
+            Self::Kube(_)
+            | Self::Journal(_)
+            | Self::Sim(_)
+            | Self::Node(_)
+            | Self::Run { .. }
+            | Self::Runtime(_)
+            | Self::Output(_) => ExitCode::from(1),
         }
     }
 }

@@ -22,6 +22,9 @@ pub async fn serve(args: &SimServeArgs) -> Result<Outcome, CliError> {
     let config = SimConfig { listen: args.listen, speed: args.speed, ..SimConfig::new(scenario) };
     let sim = SimCluster::start(config).await?;
     sim.write_kubeconfig(&args.kubeconfig_out)?;
+    if let Some(hosts) = &args.hosts_out {
+        write_hosts_file(&sim, hosts)?;
+    }
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "serving {}", sim.url())?;
@@ -34,4 +37,16 @@ pub async fn serve(args: &SimServeArgs) -> Result<Outcome, CliError> {
     }
     sim.shutdown().await;
     Ok(Outcome::Ok)
+}
+
+/// Write the hosts file for the simulator's hosts (transport `sim`) and, next to it as
+/// `PATH.ca.pem`, the CA certificate it trusts.
+pub fn write_hosts_file(sim: &kubeladder_sim::RunningSim, path: &std::path::Path) -> Result<(), CliError> {
+    let mut ca = path.as_os_str().to_owned();
+    ca.push(".ca.pem");
+    let ca = std::path::PathBuf::from(ca);
+    let ca = if ca.is_absolute() { ca } else { std::env::current_dir()?.join(ca) };
+    std::fs::write(&ca, sim.ca_pem())?;
+    std::fs::write(path, sim.hosts_yaml(&ca))?;
+    Ok(())
 }

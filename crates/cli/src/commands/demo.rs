@@ -1,0 +1,65 @@
+//! `kubeladder demo`: a simulated kubeadm cluster in this process, upgraded by the same code
+//! path `apply` takes on a real cluster (HTTPS API, hosts reached through the simulator's
+//! exec endpoint, journal, lock, drains within budgets).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kubeladder_sim::{Scenario, SimCluster, SimConfig};
+
+use crate::Outcome;
+use crate::args::{ApplyArgs, ClusterArgs, DemoArgs, RunArgs};
+use crate::commands::{sim, upgrade};
+use crate::error::CliError;
+
+pub async fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
+    let scenario = Scenario::by_name(&args.scenario)?.with_version(args.from);
+    let sim = SimCluster::start(SimConfig::new(scenario).with_speed(args.speed)).await?;
+    let dir = std::env::temp_dir().join(format!("kubeladder-demo-{}", std::process::id()));
+    let result = demo_in(&sim, &dir, args).await;
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn demo_in(
+    sim: &kubeladder_sim::RunningSim,
+    dir: &std::path::Path,
+    args: &DemoArgs,
+) -> Result<Outcome, CliError> {
+    std::fs::create_dir_all(dir)?;
+    let kubeconfig = dir.join("kubeconfig");
+    let hosts = dir.join("hosts.yaml");
+    sim.write_kubeconfig(&kubeconfig)?;
+    sim::write_hosts_file(sim, &hosts)?;
+    if args.output != crate::progress::ProgressFormat::Json {
+        eprintln!(
+            "Simulated kubeadm cluster ({}, {}) serving {} - upgrading it to {}\n",
+            args.scenario,
+            args.from,
+            sim.url(),
+            args.to.resolve(
+                kubeladder_core::release::ReleaseData::embedded()?,
+                kubeladder_core::path::PathOptions::default()
+            )?
+        );
+    }
+    let apply = ApplyArgs {
+        cluster: ClusterArgs { kubeconfig: Some(kubeconfig), context: None },
+        run: RunArgs {
+            hosts: Some(hosts),
+            state_dir: Some(PathBuf::from(dir).join("state")),
+            drain_timeout: Duration::from_secs(300),
+            gate_timeout: Duration::from_secs(300),
+            poll: Duration::from_millis(200),
+            output: args.output,
+        },
+        to: args.to,
+        workers: args.workers,
+        max_unavailable: args.max_unavailable,
+        allow_prerelease: false,
+        yes: true,
+        dry_run: false,
+    };
+    upgrade::apply(&apply).await
+}

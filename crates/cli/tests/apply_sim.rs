@@ -1,0 +1,599 @@
+//! `kubeladder apply` / `resume` / `abort` as separate processes against a simulated cluster
+//! served in this test, with an invariant checker that reads the simulator's own state after
+//! every change it makes (not what the tool claims):
+//! - the version skew policy holds (kube-apiservers within one minor; controller-manager and
+//!   scheduler not newer than their node's apiserver; kubelets inside the window of every
+//!   apiserver; kube-proxy pods not newer than the newest apiserver);
+//! - unavailable workers (cordoned or NotReady) never exceed the allowed number;
+//! - no PodDisruptionBudget ever has fewer healthy pods than it requires because of us;
+//! - a node cordoned by someone else stays cordoned the whole time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is the failure report
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kubeladder_core::cluster::{ClusterState, NodeState, Role, StaticPods};
+use kubeladder_core::{KubeVersion, Minor};
+use kubeladder_sim::{RunningSim, Scenario, SimCluster, SimConfig, Timings};
+use serde_json::{Value, json};
+
+struct Env {
+    sim: RunningSim,
+    dir: tempfile::TempDir,
+}
+
+fn image_version(image: &str) -> Option<KubeVersion> {
+    KubeVersion::parse(image.rsplit(':').next()?).ok()
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn ready(obj: &Value) -> bool {
+    obj.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+}
+
+fn is_control_plane(node: &Value) -> bool {
+    node.pointer("/metadata/labels").and_then(Value::as_object).is_some_and(|l| {
+        l.contains_key("node-role.kubernetes.io/control-plane") || l.contains_key("node-role.kubernetes.io/master")
+    })
+}
+
+fn cordoned(node: &Value) -> bool {
+    node.pointer("/spec/unschedulable").and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn labels_match(selector: &Value, pod: &Value) -> bool {
+    let Some(wanted) = selector.get("matchLabels").and_then(Value::as_object) else { return false };
+    let labels = pod.pointer("/metadata/labels").and_then(Value::as_object);
+    !wanted.is_empty() && wanted.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+}
+
+/// What the checker found; empty when every invariant held at every observed state.
+#[derive(Debug, Default)]
+struct Findings {
+    violations: Vec<String>,
+    states: usize,
+    max_unavailable_seen: usize,
+}
+
+struct Invariants {
+    max_unavailable: usize,
+    foreign: BTreeSet<String>,
+}
+
+impl Invariants {
+    fn check(&self, sim: &RunningSim, out: &mut Findings) {
+        let nodes = sim.store().list("nodes", None);
+        let pods = sim.store().list("pods", None);
+        let pdbs = sim.store().list("poddisruptionbudgets.policy", None);
+        out.states += 1;
+        // Skew, with the core engine as the oracle over what the simulator runs.
+        let mut static_pods: BTreeMap<String, BTreeMap<String, KubeVersion>> = BTreeMap::new();
+        for pod in &pods {
+            let component = str_at(pod, "/metadata/labels/component");
+            if ["kube-apiserver", "kube-controller-manager", "kube-scheduler"].contains(&component)
+                && let Some(v) = image_version(str_at(pod, "/spec/containers/0/image"))
+            {
+                static_pods
+                    .entry(str_at(pod, "/spec/nodeName").to_owned())
+                    .or_default()
+                    .insert(component.to_owned(), v);
+            }
+        }
+        let mut state_nodes = Vec::new();
+        for node in &nodes {
+            let name = str_at(node, "/metadata/name").to_owned();
+            let Ok(kubelet) = KubeVersion::parse(str_at(node, "/status/nodeInfo/kubeletVersion")) else { continue };
+            let sp = static_pods.get(&name).and_then(|m| {
+                Some(StaticPods {
+                    apiserver: *m.get("kube-apiserver")?,
+                    controller_manager: *m.get("kube-controller-manager")?,
+                    scheduler: *m.get("kube-scheduler")?,
+                })
+            });
+            state_nodes.push(NodeState {
+                name: name.clone(),
+                role: if is_control_plane(node) { Role::ControlPlane } else { Role::Worker },
+                kubelet,
+                static_pods: sp,
+                ready: ready(node),
+                cordoned: cordoned(node),
+            });
+        }
+        let state = ClusterState { cluster_version: KubeVersion::new(1, 0, 0), kube_proxy: None, nodes: state_nodes };
+        for v in state.violations() {
+            out.violations.push(format!("skew: {}", v.message));
+        }
+        if let Some(apiservers) = state.apiservers() {
+            for pod in pods.iter().filter(|p| str_at(p, "/metadata/labels/k8s-app") == "kube-proxy") {
+                if let Some(v) = image_version(str_at(pod, "/spec/containers/0/image"))
+                    && v.minor() > apiservers.newest
+                {
+                    out.violations.push(format!(
+                        "skew: kube-proxy {} on {} is newer than every apiserver",
+                        v,
+                        str_at(pod, "/spec/nodeName")
+                    ));
+                }
+            }
+        }
+        // Unavailable workers.
+        let unavailable: Vec<&str> = nodes
+            .iter()
+            .filter(|n| !is_control_plane(n) && (cordoned(n) || !ready(n)))
+            .map(|n| str_at(n, "/metadata/name"))
+            .collect();
+        out.max_unavailable_seen = out.max_unavailable_seen.max(unavailable.len());
+        if unavailable.len() > self.max_unavailable {
+            out.violations.push(format!("{} workers unavailable at once: {unavailable:?}", unavailable.len()));
+        }
+        // Budgets: healthy pods never below what a budget requires.
+        for pdb in &pdbs {
+            // minAvailable N, or maxUnavailable N of the pods the budget expects.
+            let expected = pdb.pointer("/status/expectedPods").and_then(Value::as_i64).unwrap_or(0);
+            let min = match (
+                pdb.pointer("/spec/minAvailable").and_then(Value::as_i64),
+                pdb.pointer("/spec/maxUnavailable").and_then(Value::as_i64),
+            ) {
+                (Some(min), _) => min,
+                (None, Some(max)) => expected - max,
+                (None, None) => continue,
+            };
+            let selector = pdb.pointer("/spec/selector").cloned().unwrap_or(Value::Null);
+            let healthy = pods
+                .iter()
+                .filter(|p| str_at(p, "/metadata/namespace") == str_at(pdb, "/metadata/namespace"))
+                .filter(|p| labels_match(&selector, p))
+                .filter(|p| ready(p) && p.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null))
+                .count();
+            if i64::try_from(healthy).unwrap() < min {
+                out.violations.push(format!(
+                    "budget {}/{}: {healthy} healthy pods, minAvailable {min}",
+                    str_at(pdb, "/metadata/namespace"),
+                    str_at(pdb, "/metadata/name")
+                ));
+            }
+        }
+        // Foreign cordons stay.
+        for node in nodes.iter().filter(|n| self.foreign.contains(str_at(n, "/metadata/name"))) {
+            if !cordoned(node) {
+                out.violations.push(format!("foreign cordon of {} was lifted", str_at(node, "/metadata/name")));
+            }
+        }
+        out.violations.dedup();
+    }
+}
+
+/// Checks the invariants after every change the simulator broadcasts, until stopped.
+fn spawn_checker(env: &Arc<Env>, invariants: Invariants) -> (Arc<Mutex<Findings>>, tokio::task::JoinHandle<()>) {
+    let findings = Arc::new(Mutex::new(Findings::default()));
+    let mut events = env.sim.store().lock().subscribe();
+    let env = Arc::clone(env);
+    let out = Arc::clone(&findings);
+    let task = tokio::spawn(async move {
+        while let Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) = events.recv().await {
+            let mut f = out.lock().unwrap();
+            invariants.check(&env.sim, &mut f);
+        }
+    });
+    (findings, task)
+}
+
+impl Env {
+    async fn start(scenario: Scenario) -> Arc<Self> {
+        let config = SimConfig {
+            speed: 40.0,
+            timings: Timings { pod_start_secs: 2.0, pod_ready_secs: 2.0, pod_termination_secs: 2.0 },
+            ..SimConfig::new(scenario)
+        };
+        let sim = SimCluster::start(config).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        sim.write_kubeconfig(&dir.path().join("kubeconfig")).unwrap();
+        let ca = dir.path().join("hosts.yaml.ca.pem");
+        std::fs::write(&ca, sim.ca_pem()).unwrap();
+        std::fs::write(dir.path().join("hosts.yaml"), sim.hosts_yaml(&ca)).unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Arc::new(Self { sim, dir })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubeladder"));
+        cmd.args(args)
+            .arg("--kubeconfig")
+            .arg(self.path("kubeconfig"))
+            .env_remove("KUBECONFIG")
+            .env("XDG_STATE_HOME", self.path("xdg"))
+            .kill_on_drop(true)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    }
+
+    fn run_args(&self, state: &str) -> Vec<String> {
+        vec![
+            "--hosts".to_owned(),
+            self.path("hosts.yaml").display().to_string(),
+            "--state-dir".to_owned(),
+            self.path(state).display().to_string(),
+            "--poll".to_owned(),
+            "100ms".to_owned(),
+            "-o".to_owned(),
+            "json".to_owned(),
+        ]
+    }
+
+    async fn run(&self, args: &[String]) -> (i32, String, String) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.command(&args).output();
+        let out = tokio::time::timeout(Duration::from_secs(300), out).await.expect("kubeladder finishes").unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+
+    fn cordon_foreign(&self, node: &str) {
+        let mut inner = self.sim.store().lock();
+        inner.modify("nodes", "", node, |n| {
+            n["spec"]["unschedulable"] = json!(true);
+        });
+    }
+}
+
+fn apply_args(env: &Env, to: &str, workers: &str, max_unavailable: &str, state: &str) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["apply", "--to", to, "--workers", workers, "--max-unavailable", max_unavailable, "--yes"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+    args.extend(env.run_args(state));
+    args
+}
+
+fn events(stdout: &str) -> Vec<Value> {
+    stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+/// Everything a finished upgrade to `target` must show, read from the simulator.
+fn assert_converged(env: &Env, target: KubeVersion, foreign: &BTreeSet<String>) {
+    let store = env.sim.store();
+    for node in store.list("nodes", None) {
+        let name = str_at(&node, "/metadata/name");
+        assert!(ready(&node), "{name} is not Ready");
+        assert_eq!(str_at(&node, "/status/nodeInfo/kubeletVersion"), target.to_string(), "{name} kubelet");
+        assert_eq!(cordoned(&node), foreign.contains(name), "{name} cordon at the end");
+    }
+    for pod in store.list("pods", Some("kube-system")) {
+        let component = str_at(&pod, "/metadata/labels/component");
+        if ["kube-apiserver", "kube-controller-manager", "kube-scheduler"].contains(&component) {
+            assert_eq!(
+                image_version(str_at(&pod, "/spec/containers/0/image")),
+                Some(target),
+                "{} image",
+                str_at(&pod, "/metadata/name")
+            );
+        }
+    }
+    let data = kubeladder_core::release::ReleaseData::embedded().unwrap();
+    let release = data.get(target.minor()).unwrap();
+    let etcd: Vec<String> = store
+        .list("pods", Some("kube-system"))
+        .iter()
+        .filter(|p| str_at(p, "/metadata/labels/component") == "etcd")
+        .map(|p| str_at(p, "/spec/containers/0/image").rsplit(':').next().unwrap().to_owned())
+        .collect();
+    assert!(!etcd.is_empty());
+    for tag in &etcd {
+        assert!(tag.starts_with(release.etcd.as_str()), "etcd {tag}, expected {}", release.etcd);
+    }
+    let coredns = store.get("deployments.apps", "kube-system", "coredns").unwrap();
+    let tag = str_at(&coredns, "/spec/template/spec/containers/0/image").rsplit(':').next().unwrap().to_owned();
+    assert!(
+        tag.trim_start_matches('v') == release.coredns.trim_start_matches('v'),
+        "coredns {tag}, expected {}",
+        release.coredns
+    );
+    let config = store.get("configmaps", "kube-system", "kubeadm-config").unwrap();
+    let cluster_config = str_at(&config, "/data/ClusterConfiguration");
+    assert!(cluster_config.contains(&format!("kubernetesVersion: {target}")), "{cluster_config}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_1_18_to_1_23_keeps_every_invariant() {
+    let env = Env::start(Scenario::ha()).await;
+    env.cordon_foreign("worker-6");
+    let foreign: BTreeSet<String> = ["worker-6".to_owned()].into();
+    let (findings, checker) = spawn_checker(&env, Invariants { max_unavailable: 2, foreign: foreign.clone() });
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.23", "follow", "2", "state")).await;
+    checker.abort();
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let evs = events(&stdout);
+    let last = evs.last().unwrap();
+    assert_eq!(last["event"], "finished", "{last}");
+    assert_eq!(last["cluster_version"], "v1.23.17");
+    let f = findings.lock().unwrap();
+    assert!(f.violations.is_empty(), "invariants broken:\n{}", f.violations.join("\n"));
+    assert!(f.states > 100, "the checker saw only {} states", f.states);
+    assert!(f.max_unavailable_seen >= 2, "the window never opened beyond the foreign cordon");
+    assert_converged(&env, KubeVersion::new(1, 23, 17), &foreign);
+    // Every worker was drained once per hop (5 hops), the foreign one too but left cordoned.
+    let drains =
+        evs.iter().filter(|e| e["event"] == "step_finished" && e["step"] == "drain" && e["node"] == "worker-1").count();
+    assert_eq!(drains, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_1_28_to_1_33_drains_each_worker_at_most_twice() {
+    let env = Env::start(Scenario::ha().with_version(KubeVersion::new(1, 28, 15))).await;
+    let (findings, checker) = spawn_checker(&env, Invariants { max_unavailable: 1, foreign: BTreeSet::new() });
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.33", "lag", "1", "state")).await;
+    checker.abort();
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let f = findings.lock().unwrap();
+    assert!(f.violations.is_empty(), "invariants broken:\n{}", f.violations.join("\n"));
+    let target =
+        kubeladder_core::release::ReleaseData::embedded().unwrap().get(Minor::new(1, 33)).unwrap().latest_patch;
+    assert_converged(&env, target, &BTreeSet::new());
+    let evs = events(&stdout);
+    for worker in 1..=6 {
+        let name = format!("worker-{worker}");
+        let drains =
+            evs.iter().filter(|e| e["event"] == "step_finished" && e["step"] == "drain" && e["node"] == name).count();
+        assert!((1..=2).contains(&drains), "{name} drained {drains} times");
+    }
+}
+
+impl Env {
+    /// Start `args`, read its JSON events until `stop_after` says so, then SIGKILL it.
+    /// Returns whether the process was killed (false: it ended on its own first).
+    async fn kill_when(&self, args: &[String], mut stop_after: impl FnMut(&Value) -> bool) -> bool {
+        use tokio::io::AsyncBufReadExt;
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = self.command(&args).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let read = async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Ok(event) = serde_json::from_str::<Value>(&line)
+                    && stop_after(&event)
+                {
+                    return true;
+                }
+            }
+            false
+        };
+        let killed = tokio::time::timeout(Duration::from_secs(120), read).await.expect("an event in time");
+        if killed {
+            child.start_kill().unwrap();
+        }
+        let _ = child.wait().await;
+        killed
+    }
+
+    /// Run `args`, putting `fault` in effect when the first step has finished.
+    async fn run_injecting(&self, args: &[String], fault: kubeladder_sim::Fault) -> (i32, String, String) {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = self.command(&a).spawn().unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut stderr = child.stderr.take().unwrap();
+        let mut stdout = String::new();
+        let mut fault = Some(fault);
+        let read = async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if fault.is_some() && line.contains("\"step_finished\"") {
+                    self.sim.add_fault(fault.take().unwrap()).unwrap();
+                }
+                stdout.push_str(&line);
+                stdout.push('\n');
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(300), read).await.expect("the run ends");
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).await.unwrap();
+        let status = child.wait().await.unwrap();
+        (status.code().unwrap_or(-1), stdout, err)
+    }
+
+    fn resume_args(&self, state: &str, max_unavailable: &str) -> Vec<String> {
+        let mut args = vec!["resume".to_owned(), "--max-unavailable".to_owned(), max_unavailable.to_owned()];
+        args.extend(self.run_args(state));
+        args
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_every_step_boundary_then_resume_converges() {
+    let env = Env::start(Scenario::small()).await;
+    let (findings, checker) = spawn_checker(&env, Invariants { max_unavailable: 1, foreign: BTreeSet::new() });
+    // The first process starts the run; every later one resumes it. Each is killed right
+    // after one more step became durable, so the run crosses every step boundary by a kill.
+    let mut args = apply_args(&env, "1.19", "follow", "1", "state");
+    let mut kills = 0;
+    for _ in 0..200 {
+        let killed = env.kill_when(&args, |e| e["event"] == "step_finished" || e["event"] == "step_skipped").await;
+        if !killed {
+            break;
+        }
+        kills += 1;
+        args = env.resume_args("state", "1");
+    }
+    let (code, stdout, stderr) = env.run(&env.resume_args("state", "1")).await;
+    checker.abort();
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(kills >= 15, "only {kills} kills: the plan has more steps than that");
+    let f = findings.lock().unwrap();
+    assert!(f.violations.is_empty(), "invariants broken:\n{}", f.violations.join("\n"));
+    assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
+    // The journal records the whole plan as done.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_kubeladder"))
+        .args(["status", "--state-dir", &env.path("state").display().to_string(), "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let status = String::from_utf8(status.stdout).unwrap();
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["finished"], true);
+    assert_eq!(status["steps_done"], status["steps_total"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_random_instants_of_an_ha_upgrade_then_resume_converges() {
+    let env = Env::start(Scenario::ha()).await;
+    let (findings, checker) = spawn_checker(&env, Invariants { max_unavailable: 2, foreign: BTreeSet::new() });
+    let mut args = apply_args(&env, "1.20", "follow", "2", "state");
+    // A fixed seed: the instants differ from step boundaries but the test is reproducible.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..6 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_millis(300 + seed % 1500);
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = env.command(&a).spawn().unwrap();
+        let ended = tokio::time::timeout(delay, child.wait()).await;
+        if ended.is_ok() {
+            break;
+        }
+        child.start_kill().unwrap();
+        let _ = child.wait().await;
+        args = env.resume_args("state", "2");
+    }
+    let (code, stdout, stderr) = env.run(&env.resume_args("state", "2")).await;
+    checker.abort();
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let f = findings.lock().unwrap();
+    assert!(f.violations.is_empty(), "invariants broken:\n{}", f.violations.join("\n"));
+    assert_converged(&env, KubeVersion::new(1, 20, 15), &BTreeSet::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_apply_during_a_run_is_refused_by_the_lock() {
+    let env = Env::start(Scenario::small()).await;
+    let first = apply_args(&env, "1.19", "follow", "1", "state-a");
+    let a: Vec<&str> = first.iter().map(String::as_str).collect();
+    let mut running = env.command(&a).spawn().unwrap();
+    // Wait until the first run holds the lock (its Lease exists).
+    for _ in 0..200 {
+        if env.sim.store().get("leases.coordination.k8s.io", "kube-system", "kubeladder").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state-b")).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("another kubeladder run holds the lock"), "{stderr}");
+    assert!(!env.path("state-b").join("header.json").exists(), "the refused run wrote a journal");
+    let status = tokio::time::timeout(Duration::from_secs(300), running.wait()).await.unwrap().unwrap();
+    assert!(status.success());
+}
+
+/// Start a run with `fault` in effect, expect it to stop at `node`'s `step` with a report
+/// naming them and the command to continue; clear the fault, resume, expect convergence.
+async fn fault_stops_then_resume_finishes(
+    scenario: Scenario,
+    fault: kubeladder_sim::Fault,
+    node: impl Into<Option<&str>>,
+    step: impl Into<Option<&str>>,
+    extra: &[&str],
+) -> (String, String) {
+    let env = Env::start(scenario).await;
+    let (findings, checker) = spawn_checker(&env, Invariants { max_unavailable: 1, foreign: BTreeSet::new() });
+    let mut args = apply_args(&env, "1.19", "follow", "1", "state");
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    // A budget that never allows is a blocker `apply` refuses up front, so that fault is
+    // put in effect once the run has started; the others before it starts.
+    let (code, stdout, stderr) = if matches!(fault, kubeladder_sim::Fault::PdbNeverAllows { .. }) {
+        env.run_injecting(&args, fault).await
+    } else {
+        env.sim.add_fault(fault).unwrap();
+        env.run(&args).await
+    };
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let failed = events(&stdout).into_iter().find(|e| e["event"] == "failed").expect("a failure report");
+    if let Some(node) = node.into() {
+        assert_eq!(failed["node"], node, "{failed}");
+    }
+    if let Some(step) = step.into() {
+        assert_eq!(failed["step"], step, "{failed}");
+    }
+    assert!(failed["resume"].as_str().unwrap().starts_with("kubeladder resume"), "{failed}");
+    // Nothing after the failed step ran: the node's later steps never started.
+    assert!(env.sim.faults().len() <= 1);
+    env.sim.clear_faults();
+    let mut resume = env.resume_args("state", "1");
+    resume.extend(extra.iter().map(|s| (*s).to_owned()));
+    let (code, out, err) = env.run(&resume).await;
+    checker.abort();
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let f = findings.lock().unwrap();
+    assert!(f.violations.is_empty(), "invariants broken:\n{}", f.violations.join("\n"));
+    assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
+    (failed["error"].as_str().unwrap_or("").to_owned(), stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubeadm_failing_on_the_second_control_plane_stops_then_resume_finishes() {
+    let fault = kubeladder_sim::Fault::Command {
+        node: "cp-2".to_owned(),
+        argv_prefix: vec!["kubeadm".to_owned(), "upgrade".to_owned(), "node".to_owned()],
+        times: None,
+        exit_code: 1,
+        stdout: String::new(),
+        stderr: "[upgrade] FATAL: simulated failure".to_owned(),
+    };
+    let (error, _) = fault_stops_then_resume_finishes(Scenario::ha(), fault, "cp-2", "kubeadm-upgrade-node", &[]).await;
+    assert!(error.contains("simulated failure") && error.contains("kubeadm upgrade node"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_package_install_stops_then_resume_finishes() {
+    let fault = kubeladder_sim::Fault::Command {
+        node: "worker-1".to_owned(),
+        argv_prefix: vec!["apt-get".to_owned(), "install".to_owned()],
+        times: None,
+        exit_code: 100,
+        stdout: String::new(),
+        stderr: "E: Could not get lock /var/lib/dpkg/lock-frontend".to_owned(),
+    };
+    let (error, _) =
+        fault_stops_then_resume_finishes(Scenario::small(), fault, "worker-1", "install-kubeadm", &[]).await;
+    assert!(error.contains("exit code 100") || error.contains("100"), "{error}");
+    assert!(error.contains("lock-frontend"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_stays_not_ready_stops_then_resume_finishes() {
+    let fault = kubeladder_sim::Fault::NodeNotReady { node: "worker-2".to_owned(), at_once: false };
+    let (error, _) = fault_stops_then_resume_finishes(
+        Scenario::small(),
+        fault,
+        "worker-2",
+        "wait-node-ready",
+        &["--gate-timeout", "3s"],
+    )
+    .await;
+    assert!(error.contains("worker-2") && error.contains("not Ready"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_that_never_allows_stops_then_resume_finishes() {
+    // The window does not start a worker whose budget has no room, so the run stops before
+    // evicting anything, naming the budget.
+    let fault = kubeladder_sim::Fault::PdbNeverAllows { namespace: "default".to_owned(), name: "hello".to_owned() };
+    let (error, _) =
+        fault_stops_then_resume_finishes(Scenario::small(), fault, None, None, &["--drain-timeout", "3s"]).await;
+    assert!(error.contains("default/hello"), "{error}");
+}

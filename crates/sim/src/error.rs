@@ -15,6 +15,8 @@ pub enum SimError {
     Json(#[from] serde_json::Error),
     #[error("unknown or invalid scenario: {0}")]
     Scenario(String),
+    #[error("scenario file, line {line}, column {column}: {message}")]
+    ScenarioFile { line: usize, column: usize, message: String },
     #[error("invalid version: {0}")]
     Version(#[from] kubeladder_core::CoreError),
     #[error("the simulated cluster listens on loopback addresses only, not {0}")]

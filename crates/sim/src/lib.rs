@@ -24,6 +24,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod resources;
 pub mod scenario;
+pub mod scenario_file;
 pub mod status;
 pub mod store;
 pub mod tls;

@@ -297,7 +297,8 @@ pub(crate) fn apt_mark(host: &mut Host, args: &[String]) -> CommandOutput {
     };
     match *op {
         "showhold" => {
-            let held: Vec<&str> = KUBE_PACKAGES
+            // apt-mark lists them sorted by name.
+            let mut held: Vec<&str> = KUBE_PACKAGES
                 .iter()
                 .zip(&host.packages)
                 .filter(|(name, p)| {
@@ -305,6 +306,7 @@ pub(crate) fn apt_mark(host: &mut Host, args: &[String]) -> CommandOutput {
                 })
                 .map(|(name, _)| *name)
                 .collect();
+            held.sort_unstable();
             CommandOutput::ok(held.iter().fold(String::new(), |mut out, n| {
                 out.push_str(n);
                 out.push('\n');

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kubeladder_core::Minor;
-use kubeladder_core::package::Repository;
 use kubeladder_node::exec::{BoxFuture, ExecResult, executor_for, run_op};
 use kubeladder_node::hosts::{Host, Hosts, Transport};
 use kubeladder_node::ops::{NodeOp, PackageManager, RepoSource};
@@ -94,12 +93,7 @@ impl AptNode for SimAptNode<'_> {
     }
 
     fn source(&self, minor: Minor) -> RepoSource {
-        let (dir, repository) = if minor < Minor::new(1, 28) {
-            ("legacy".to_owned(), Repository::Legacy)
-        } else {
-            (format!("v{minor}"), Repository::PkgsK8sIo)
-        };
-        RepoSource { minor, repository, url: format!("file:/srv/mirror/{dir}"), suite: "./".to_owned(), key_url: None }
+        support::apt_mirror_source("file:/srv/mirror", minor)
     }
 
     fn invoked(&self) -> impl Future<Output = Vec<String>> + Send {

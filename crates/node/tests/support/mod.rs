@@ -73,6 +73,17 @@ fn build_deb(out_dir: &Path, work: &Path, name: &str, version: &str) {
         .arg(out_dir.join(format!("{name}_{version}_all.deb"))));
 }
 
+/// A trusted flat apt repository under `base`: `base/legacy` (the legacy repository, up to
+/// 1.27) or `base/v1.NN` (one per minor from 1.28, like pkgs.k8s.io).
+pub fn apt_mirror_source(base: &str, minor: Minor) -> RepoSource {
+    let (dir, repository) = if minor < Minor::new(1, 28) {
+        ("legacy".to_owned(), Repository::Legacy)
+    } else {
+        (format!("v{minor}"), Repository::PkgsK8sIo)
+    };
+    RepoSource { minor, repository, url: format!("{base}/{dir}"), suite: "./".to_owned(), key_url: None }
+}
+
 /// Local apt repositories: the legacy one (every minor) and one per minor, like pkgs.k8s.io.
 #[derive(Debug)]
 pub struct Repos {
@@ -109,18 +120,7 @@ impl Repos {
 
     /// A trusted flat repository definition for `minor`.
     pub fn source(&self, minor: Minor) -> RepoSource {
-        let (dir, repository) = if minor < Minor::new(1, 28) {
-            ("legacy".to_owned(), Repository::Legacy)
-        } else {
-            (format!("v{minor}"), Repository::PkgsK8sIo)
-        };
-        RepoSource {
-            minor,
-            repository,
-            url: format!("file:{}", self.root.join(dir).display()),
-            suite: "./".to_owned(),
-            key_url: None,
-        }
+        apt_mirror_source(&format!("file:{}", self.root.display()), minor)
     }
 }
 

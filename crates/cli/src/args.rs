@@ -54,6 +54,9 @@ pub enum Command {
     Abort(AbortArgs),
     /// Upgrade a simulated kubeadm cluster (1.18 to 1.23 by default) with live progress
     Demo(DemoArgs),
+    /// Find kubeadm's backups and kubeladder's etcd snapshots; bring a failed node back
+    #[command(subcommand)]
+    Recover(RecoverCommand),
     /// Show the progress recorded in a run's journal
     Status(StatusArgs),
     /// A simulated kubeadm cluster that serves the real Kubernetes HTTPS API
@@ -522,4 +525,91 @@ pub struct DemoArgs {
     /// Progress output: bars on a terminal (auto), plain lines, or JSON lines
     #[arg(short, long, value_enum, default_value_t)]
     pub output: crate::progress::ProgressFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecoverCommand {
+    /// On each control-plane node: kubeadm backups, etcd snapshots, manifests in place, journal
+    List(RecoverListArgs),
+    /// Rerun kubeadm, reconverge with --force, restore manifests or etcd on one node
+    Node(RecoverNodeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Lists, per control-plane node: the image tag of each static pod manifest in \
+/etc/kubernetes/manifests, kubeadm's backups in /etc/kubernetes/tmp (kubeadm-backup-manifests-YYYY-MM-DD-HH-MM-SS \
+with the components each holds, kubeadm-backup-etcd-...), kubeladder's etcd snapshots (/var/lib/kubeladder/snapshots) \
+and what the journal says last happened on the node. Read-only.\n\n\
+Examples:\n  kubeladder recover list --hosts hosts.yaml\n  kubeladder recover list --node cp-2 -o json")]
+pub struct RecoverListArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub reach: ReachArgs,
+    /// Only this control-plane node
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+/// How recovery reaches nodes and finds the journal.
+#[derive(Debug, Args)]
+pub struct ReachArgs {
+    /// Hosts file (YAML): how to reach each node (see the README)
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<std::path::PathBuf>,
+    /// Journal directory (default: `$XDG_STATE_HOME/kubeladder/<cluster-uid>`)
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exactly one action:\n  \
+--rerun                    run the journal's unfinished kubeadm step on the node again (kubeadm is idempotent)\n  \
+--force-reconverge         kubeadm upgrade apply <the version the node runs> --force -y\n  \
+--restore-manifests DIR    copy back the manifests a kubeadm-backup-manifests-* dir holds (only those; replaced \
+files kept in /etc/kubernetes/tmp/kubeladder-replaced-manifests-*)\n  \
+--restore-etcd DIR|FILE    stop etcd, restore /var/lib/etcd from a kubeadm-backup-etcd-* dir or a snapshot (old \
+data kept aside), start etcd; refused on a multi-member etcd without --allow-quorum-risk\n\n\
+The commands are shown first; --dry-run stops there, --yes runs them. Afterwards the node is verified (static pods \
+Ready at the expected version, or etcd Ready) and the journal, if a run is unfinished, marks the node's steps of the \
+current hop to be checked again by `kubeladder resume`.\n\n\
+Examples:\n  kubeladder recover node cp-1 --rerun --yes\n  \
+kubeladder recover node cp-1 --restore-manifests /etc/kubernetes/tmp/kubeadm-backup-manifests-2026-11-25-10-01-02 --dry-run")]
+pub struct RecoverNodeArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub reach: ReachArgs,
+    /// Give up waiting for the node to come back after this long
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub gate_timeout: std::time::Duration,
+    /// How often the node is re-read while waiting
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
+    pub poll: std::time::Duration,
+    /// The control-plane node to recover
+    pub node: String,
+    /// Rerun the journal's unfinished kubeadm step on the node
+    #[arg(long)]
+    pub rerun: bool,
+    /// `kubeadm upgrade apply <running version> --force -y`
+    #[arg(long)]
+    pub force_reconverge: bool,
+    /// Restore manifests from this kubeadm backup directory
+    #[arg(long, value_name = "DIR")]
+    pub restore_manifests: Option<String>,
+    /// Restore the local etcd member from this kubeadm etcd backup directory or snapshot file
+    #[arg(long, value_name = "DIR|SNAPSHOT")]
+    pub restore_etcd: Option<String>,
+    /// Allow restoring etcd on a cluster with more than one etcd member
+    #[arg(long)]
+    pub allow_quorum_risk: bool,
+    /// Run the commands without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show the commands, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -28,6 +28,12 @@ fn main() -> ExitCode {
         Command::Resume(args) => commands::cluster::block_on(commands::upgrade::resume(&args)),
         Command::Abort(args) => commands::cluster::block_on(commands::upgrade::abort(&args)),
         Command::Demo(args) => commands::cluster::block_on(commands::demo::run(&args)),
+        Command::Recover(args::RecoverCommand::List(args)) => {
+            commands::cluster::block_on(commands::recover::list(&args))
+        }
+        Command::Recover(args::RecoverCommand::Node(args)) => {
+            commands::cluster::block_on(commands::recover::node(&args))
+        }
         Command::Status(args) => commands::status::run(&args),
         Command::Sim(args::SimCommand::Serve(args)) => commands::cluster::block_on(commands::sim::serve(&args)),
         Command::Hosts(args::HostsCommand::Check(args)) => commands::cluster::block_on(commands::hosts::check(&args)),
@@ -73,6 +79,7 @@ impl CliError {
             Self::Core(_)
             | Self::Usage(_)
             | Self::Kube(kubeladder_kube::KubeError::Kubeconfig(_))
+            | Self::Node(kubeladder_node::NodeError::HostsFile { .. })
             | Self::Journal(kubeladder_orchestrator::OrchestratorError::NoJournal(_)) => ExitCode::from(2),
             Self::Kube(_)
             | Self::Journal(_)

@@ -145,6 +145,7 @@ impl Printer {
             Event::NodeCordoned { .. } => ("node_cordoned", None),
             Event::NodeForeignCordon { .. } => ("node_foreign_cordon", None),
             Event::NodeUncordoned { .. } => ("node_uncordoned", None),
+            Event::NodeRecovered { .. } => ("node_recovered", None),
             Event::RunPaused { .. } => ("run_paused", None),
             Event::RunFinished => ("run_finished", None),
         };
@@ -264,6 +265,11 @@ fn json_event(record: &Record, name: &str, info: Option<&StepInfo>) -> Value {
         Event::NodeCordoned { node } | Event::NodeForeignCordon { node } | Event::NodeUncordoned { node } => {
             value["node"] = json!(node);
         }
+        Event::NodeRecovered { node, action, reopened } => {
+            value["node"] = json!(node);
+            value["action"] = json!(action);
+            value["reopened"] = json!(reopened);
+        }
         Event::RunPaused { reason } => value["reason"] = json!(reason),
         Event::RunFinished => {}
     }
@@ -283,6 +289,9 @@ fn plain_line(record: &Record, info: Option<&StepInfo>) -> Option<String> {
             Some(format!("{at}  node/{node} was already cordoned by someone else; it will stay cordoned"))
         }
         Event::NodeUncordoned { node } => Some(format!("{at}  node/{node} uncordoned")),
+        Event::NodeRecovered { node, action, reopened } => {
+            Some(format!("{at}  node/{node} recovered ({action}); {} step(s) to check again", reopened.len()))
+        }
         Event::RunPaused { reason } => Some(format!("{at}  run paused: {reason}")),
         Event::RunFinished => Some(format!("{at}  run finished")),
     }

@@ -597,3 +597,167 @@ async fn a_budget_that_never_allows_stops_then_resume_finishes() {
         fault_stops_then_resume_finishes(Scenario::small(), fault, None, None, &["--drain-timeout", "3s"]).await;
     assert!(error.contains("default/hello"), "{error}");
 }
+
+// ---- recovery (`kubeladder recover`) ----
+
+fn recover_args(env: &Env, args: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    out.extend([
+        "--hosts".to_owned(),
+        env.path("hosts.yaml").display().to_string(),
+        "--state-dir".to_owned(),
+        env.path("state").display().to_string(),
+    ]);
+    out
+}
+
+async fn recover_list(env: &Env, node: &str) -> Value {
+    let (code, stdout, stderr) = env.run(&recover_args(env, &["recover", "list", "--node", node, "-o", "json"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str::<Value>(&stdout).unwrap()[0].clone()
+}
+
+fn backup_path(listing: &Value, kind: &str) -> String {
+    listing["backups"].as_array().unwrap().iter().rev().find(|b| b["kind"] == kind).expect("a backup")["path"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn apiserver_version(env: &Env, node: &str) -> Option<KubeVersion> {
+    env.sim
+        .store()
+        .list("pods", Some("kube-system"))
+        .iter()
+        .find(|p| str_at(p, "/metadata/labels/component") == "kube-apiserver" && str_at(p, "/spec/nodeName") == node)
+        .and_then(|p| image_version(str_at(p, "/spec/containers/0/image")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_apply_with_kubeadm_rollback_then_rerun_and_resume() {
+    let env = Env::start(Scenario::small()).await;
+    env.sim
+        .add_fault(kubeladder_sim::Fault::StaticPodNeverReady {
+            node: "cp-1".to_owned(),
+            component: "kube-apiserver".to_owned(),
+            rollback: true,
+        })
+        .unwrap();
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let failed = events(&stdout).into_iter().find(|e| e["event"] == "failed").unwrap();
+    assert_eq!(failed["step"], "kubeadm-upgrade-apply", "{failed}");
+    // kubeadm rolled back: the node runs the old version, and the backup is listed.
+    assert_eq!(apiserver_version(&env, "cp-1"), Some(KubeVersion::new(1, 18, 20)));
+    let listing = recover_list(&env, "cp-1").await;
+    assert!(listing["journal"][0].as_str().unwrap().contains("kubeadm-upgrade-apply FAILED"), "{listing}");
+    env.sim.clear_faults();
+    let (code, stdout, stderr) =
+        env.run(&recover_args(&env, &["recover", "node", "cp-1", "--rerun", "--yes", "--poll", "100ms"])).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("kubeadm upgrade apply v1.19.16 -y"), "{stdout}");
+    assert_eq!(apiserver_version(&env, "cp-1"), Some(KubeVersion::new(1, 19, 16)));
+    let (code, stdout, stderr) = env.run(&env.resume_args("state", "1")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_apply_without_rollback_then_restore_manifests_and_resume() {
+    let env = Env::start(Scenario::small()).await;
+    env.sim
+        .add_fault(kubeladder_sim::Fault::StaticPodNeverReady {
+            node: "cp-1".to_owned(),
+            component: "kube-apiserver".to_owned(),
+            rollback: false,
+        })
+        .unwrap();
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let listing = recover_list(&env, "cp-1").await;
+    assert_eq!(listing["manifests"]["kube-apiserver"], "v1.19.16", "the new manifest stayed: {listing}");
+    let backup = backup_path(&listing, "manifests");
+    assert!(backup.starts_with("/etc/kubernetes/tmp/kubeadm-backup-manifests-"), "{backup}");
+    env.sim.clear_faults();
+    // Bad input first: nothing changes.
+    let before = env.sim.host_state("cp-1").unwrap();
+    let (code, _, stderr) = env
+        .run(&recover_args(
+            &env,
+            &["recover", "node", "cp-1", "--restore-manifests", "/etc/kubernetes/tmp/nope", "--yes"],
+        ))
+        .await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a kubeadm backup on cp-1"), "{stderr}");
+    assert_eq!(format!("{before:?}"), format!("{:?}", env.sim.host_state("cp-1").unwrap()));
+    let (code, stdout, stderr) = env
+        .run(&recover_args(
+            &env,
+            &["recover", "node", "cp-1", "--restore-manifests", &backup, "--yes", "--poll", "100ms"],
+        ))
+        .await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(apiserver_version(&env, "cp-1"), Some(KubeVersion::new(1, 18, 20)), "back at the old version");
+    assert!(stdout.contains("checked again on resume"), "{stdout}");
+    let (code, stdout, stderr) = env.run(&env.resume_args("state", "1")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_restores_from_kubeadm_backup_and_from_snapshot_on_a_single_member() {
+    let env = Env::start(Scenario::small()).await;
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let listing = recover_list(&env, "cp-1").await;
+    let etcd_backup = backup_path(&listing, "etcd");
+    let snapshot = listing["snapshots"][0].as_str().expect("the run's etcd snapshot").to_owned();
+    for source in [etcd_backup, snapshot] {
+        env.sim.add_fault(kubeladder_sim::Fault::CorruptEtcd { node: "cp-1".to_owned() }).unwrap();
+        // The corruption is visible before the recovery: etcd on cp-1 is not Ready.
+        let etcd_ready = || {
+            env.sim.store().list("pods", Some("kube-system")).iter().any(|p| {
+                str_at(p, "/metadata/labels/component") == "etcd" && str_at(p, "/spec/nodeName") == "cp-1" && ready(p)
+            })
+        };
+        for _ in 0..100 {
+            if !etcd_ready() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!etcd_ready(), "corrupting etcd did not show");
+        let (code, stdout, stderr) = env
+            .run(&recover_args(
+                &env,
+                &["recover", "node", "cp-1", "--restore-etcd", &source, "--yes", "--poll", "100ms"],
+            ))
+            .await;
+        assert_eq!(code, 0, "{source}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        assert!(stdout.contains("recovered and verified"), "{stdout}");
+        env.sim.clear_faults();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_refuses_what_it_must_not_do() {
+    let env = Env::start(Scenario::ha()).await;
+    let (code, _, stderr) =
+        env.run(&recover_args(&env, &["recover", "node", "cp-1", "--restore-etcd", "/var/lib/x.db", "--yes"])).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("etcd has 3 members") && stderr.contains("--allow-quorum-risk"), "{stderr}");
+    let (code, _, stderr) =
+        env.run(&recover_args(&env, &["recover", "node", "worker-1", "--force-reconverge", "--yes"])).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a control-plane node"), "{stderr}");
+    let (code, _, stderr) = env.run(&recover_args(&env, &["recover", "node", "cp-1", "--yes"])).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("exactly one of"), "{stderr}");
+    let (code, _, stderr) = env.run(&recover_args(&env, &["recover", "node", "cp-2", "--rerun", "--yes"])).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("journal"), "{stderr}");
+    // Without --yes nothing runs.
+    let (code, stdout, stderr) = env.run(&recover_args(&env, &["recover", "node", "cp-1", "--force-reconverge"])).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.contains("kubeadm upgrade apply v1.18.20 --force -y") && stderr.contains("nothing was changed"));
+}

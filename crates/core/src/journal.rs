@@ -61,6 +61,13 @@ pub enum Event {
     NodeUncordoned {
         node: String,
     },
+    /// `kubeladder recover` changed the node behind the run's back (restored manifests or
+    /// etcd, re-ran kubeadm): these steps, recorded done, must be checked again on resume.
+    NodeRecovered {
+        node: String,
+        action: String,
+        reopened: Vec<String>,
+    },
     /// Stopped on request (SIGINT, abort) with the cluster consistent.
     RunPaused {
         reason: String,
@@ -158,6 +165,15 @@ impl Progress {
             Event::NodeUncordoned { node } => {
                 self.cordoned_by_us.remove(node);
             }
+            Event::NodeRecovered { reopened, .. } => {
+                if let Some(step) = reopened.iter().find(|s| !known(s)) {
+                    return Err(JournalError::UnknownStep(step.clone()));
+                }
+                for step in reopened {
+                    self.steps.remove(step);
+                }
+                self.finished = false;
+            }
             Event::RunPaused { reason } => self.paused = Some(reason.clone()),
             Event::RunFinished => self.finished = true,
         }
@@ -191,6 +207,15 @@ impl Progress {
     }
 }
 
+/// The steps of `node` recorded done from the first hop with unfinished work on (the hop
+/// a failure or a stop left it in, else the last one) - what a recovery on that node may
+/// have undone, and so must be checked again.
+pub fn steps_to_reopen(plan: &Plan, progress: &Progress, node: &str) -> Vec<String> {
+    let current = plan.steps().filter(|s| !progress.is_done(&s.id)).map(|s| s.hop).min();
+    let from = current.or_else(|| plan.hops.len().checked_sub(1)).unwrap_or(0);
+    plan.steps().filter(|s| s.node == node && s.hop >= from && progress.is_done(&s.id)).map(|s| s.id.clone()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +233,31 @@ mod tests {
 
     fn rec(seq: u64, event: Event) -> Record {
         Record { seq, at: format!("t{seq}"), event }
+    }
+
+    #[test]
+    fn a_recovered_node_has_its_done_steps_of_the_current_hop_checked_again() {
+        let plan = small_plan();
+        let steps = ids(&plan);
+        let mut p = Progress::default();
+        let mut seq = 0;
+        // Everything up to the first worker step is done.
+        for s in plan.steps().take_while(|s| s.node != "worker-1") {
+            seq += 1;
+            p.apply(&steps, &rec(seq, Event::StepFinished { step: s.id.clone(), skipped: false })).unwrap();
+        }
+        let cp_done: Vec<String> = plan.steps().filter(|s| s.node == "cp-1").map(|s| s.id.clone()).collect();
+        let reopened = steps_to_reopen(&plan, &p, "cp-1");
+        assert!(!reopened.is_empty());
+        assert!(reopened.iter().all(|id| cp_done.contains(id)));
+        assert!(steps_to_reopen(&plan, &p, "worker-1").is_empty(), "nothing of worker-1 is done yet");
+        seq += 1;
+        let event = Event::NodeRecovered { node: "cp-1".to_owned(), action: "restore-manifests".to_owned(), reopened };
+        p.apply(&steps, &rec(seq, event)).unwrap();
+        assert_eq!(p.next(&plan), Some(Next::Run(plan.steps().find(|s| s.node == "cp-1").unwrap().id.as_str())));
+        let unknown =
+            Event::NodeRecovered { node: "x".to_owned(), action: "a".to_owned(), reopened: vec!["nope".to_owned()] };
+        assert_eq!(p.apply(&steps, &rec(seq + 1, unknown)), Err(JournalError::UnknownStep("nope".to_owned())));
     }
 
     #[test]

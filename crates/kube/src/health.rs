@@ -121,6 +121,28 @@ pub async fn static_pods_at(
     })
 }
 
+/// The mirror pod of `component` (e.g. `etcd`) on `node` is Ready.
+pub async fn static_pod_ready(client: &Client, node: &str, component: &str) -> Result<Gate, KubeError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
+    let params =
+        ListParams::default().labels(&format!("component={component}")).fields(&format!("spec.nodeName={node}"));
+    let list = pods.list(&params).await.map_err(|e| KubeError::api(&format!("list {component} pods on {node}"), e))?;
+    let ready = list.items.iter().any(|p| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    });
+    let name = "static-pod-ready";
+    Ok(if ready {
+        Gate::new(name, true, format!("{component} on {node} is Ready"))
+    } else if list.items.is_empty() {
+        Gate::new(name, false, format!("{component} on {node} has no mirror pod"))
+    } else {
+        Gate::new(name, false, format!("{component} on {node} is not Ready"))
+    })
+}
+
 /// Poll a gate until it passes or `timeout` elapses (bounded: one try per `every`).
 pub async fn wait_for<F, Fut>(timeout: Duration, every: Duration, mut gate: F) -> Result<Gate, KubeError>
 where

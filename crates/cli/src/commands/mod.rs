@@ -5,6 +5,7 @@ pub mod demo;
 pub mod hosts;
 pub mod path;
 pub mod plan;
+pub mod recover;
 pub mod sim;
 pub mod skew;
 pub mod status;

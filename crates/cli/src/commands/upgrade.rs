@@ -55,9 +55,9 @@ pub fn default_state_dir(cluster_uid: &str) -> Result<PathBuf, CliError> {
     Ok(base.join("kubeladder").join(cluster_uid))
 }
 
-fn state_dir(run: &RunArgs, inventory: &Inventory) -> Result<PathBuf, CliError> {
-    match &run.state_dir {
-        Some(dir) => Ok(dir.clone()),
+pub(crate) fn state_dir(given: Option<&Path>, inventory: &Inventory) -> Result<PathBuf, CliError> {
+    match given {
+        Some(dir) => Ok(dir.to_owned()),
         None => default_state_dir(&inventory.cluster_uid),
     }
 }
@@ -79,12 +79,12 @@ fn resume_command(cluster: &ClusterArgs, run: &RunArgs, dir: &Path) -> String {
 }
 
 /// Everything read from the cluster before a run.
-struct Cluster {
-    clients: Clients,
-    inventory: Inventory,
+pub(crate) struct Cluster {
+    pub(crate) clients: Clients,
+    pub(crate) inventory: Inventory,
 }
 
-async fn read_cluster(cluster: &ClusterArgs) -> Result<Cluster, CliError> {
+pub(crate) async fn read_cluster(cluster: &ClusterArgs) -> Result<Cluster, CliError> {
     let clients = kubeladder_kube::client::connect(cluster.kubeconfig.as_deref(), cluster.context.as_deref()).await?;
     let inventory = Inventory::read(&clients.api).await?;
     Ok(Cluster { clients, inventory })
@@ -94,7 +94,7 @@ async fn read_cluster(cluster: &ClusterArgs) -> Result<Cluster, CliError> {
 type Reach = (BTreeMap<String, Arc<dyn Executor>>, BTreeMap<String, PackageManager>);
 
 /// One executor per node: from the hosts file, else the node's `InternalIP` and the defaults.
-fn executors(hosts_file: Option<&Path>, inventory: &Inventory) -> Result<Reach, CliError> {
+pub(crate) fn executors(hosts_file: Option<&Path>, inventory: &Inventory) -> Result<Reach, CliError> {
     let hosts = match hosts_file {
         Some(path) => Hosts::load(path)?,
         None => Hosts::default(),
@@ -207,7 +207,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
         eprint!("{text}");
         return Ok(Outcome::Blockers);
     }
-    let dir = state_dir(&args.run, inventory)?;
+    let dir = state_dir(args.run.state_dir.as_deref(), inventory)?;
     prepare_state_dir(&dir)?;
     if !args.yes {
         eprint!("{summary}");
@@ -255,7 +255,7 @@ pub async fn resume(args: &ResumeArgs) -> Result<Outcome, CliError> {
     let data = ReleaseData::embedded()?;
     let cluster = read_cluster(&args.cluster).await?;
     let inventory = &cluster.inventory;
-    let dir = state_dir(&args.run, inventory)?;
+    let dir = state_dir(args.run.state_dir.as_deref(), inventory)?;
     let journal = Journal::open(&dir, &inventory.cluster_uid)?;
     if journal.progress().finished {
         output::print(&format!("the run in {} already finished; nothing to resume\n", dir.display()))?;

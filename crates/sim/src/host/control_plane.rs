@@ -12,7 +12,7 @@ use std::sync::Arc;
 use kubeladder_core::{KubeVersion, Minor};
 use serde_json::{Value, json};
 
-use super::{CommandOutput, ETCD_DATA_DIR, KUBEADM_TMP_DIR, KUBELET_CONFIG, MANIFESTS_DIR, manifests};
+use super::{CommandOutput, ETCD_DATA_DIR, KUBEADM_TMP_DIR, KUBELET_CONFIG, MANIFESTS_DIR, manifests, sleep_virtual};
 use crate::model;
 use crate::resources::{CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, NODES};
 use crate::scenario::{control_plane_marks, kubeadm_api_version, kubelet_config_name};
@@ -40,18 +40,6 @@ fn certificates(component: &str) -> &'static [&'static str] {
 /// `3.4.13-0` -> (3, 4, 13, 0), for ordering etcd image tags.
 fn etcd_order(tag: &str) -> Vec<u64> {
     tag.trim_start_matches('v').split(['.', '-']).map(|p| p.parse().unwrap_or(0)).collect()
-}
-
-/// Sleep `secs` of simulated time.
-pub(crate) async fn sleep_virtual(store: &Store, secs: f64) {
-    let clock = store.lock().clock();
-    let real = clock.real_duration(secs).max(std::time::Duration::from_millis(1));
-    tokio::time::sleep(real).await;
-}
-
-fn line(out: &mut CommandOutput, text: impl AsRef<str>) {
-    out.stdout.push_str(text.as_ref());
-    out.stdout.push('\n');
 }
 
 /// The mirror pod's name, config hash and readiness for a component on `node`.
@@ -125,7 +113,7 @@ pub(crate) async fn upgrade_static_pods(
             let text = manifests::render(component, &ip, &target, &etcd_target);
             let _ = host.files.write(&format!("{upgraded}/{component}.yaml"), Arc::from(text), 0o600, now);
         }
-        line(out, format!("[upgrade/staticpods] Writing new Static Pod manifests to \"{upgraded}\""));
+        out.line(format!("[upgrade/staticpods] Writing new Static Pod manifests to \"{upgraded}\""));
         (backup_manifests, backup_etcd, upgraded, timeout)
     };
     let mut recovered: Vec<&str> = Vec::new();
@@ -152,9 +140,7 @@ pub(crate) async fn upgrade_static_pods(
                 let (current_tag, new_tag) = (manifests::image_tag(&current), manifests::image_tag(&new));
                 if let (Some(current_tag), Some(new_tag)) = (current_tag, new_tag) {
                     if etcd_order(&new_tag) < etcd_order(&current_tag) {
-                        line(
-                            out,
-                            format!(
+                        out.line(format!(
                                 "[upgrade/etcd] Non fatal issue encountered during upgrade: the desired etcd version \"{new_tag}\" is older than the currently installed \"{current_tag}\". Skipping etcd upgrade"
                             ),
                         );
@@ -166,21 +152,18 @@ pub(crate) async fn upgrade_static_pods(
                 }
             }
             if current == new {
-                line(
-                    out,
-                    format!(
-                        "[upgrade/staticpods] Current and new manifests of {component} are equal, skipping upgrade"
-                    ),
-                );
+                out.line(format!(
+                    "[upgrade/staticpods] Current and new manifests of {component} are equal, skipping upgrade"
+                ));
                 continue;
             }
             if let Some((name, hash, _)) = &old {
-                line(out, format!("Static pod: {name} hash: {hash}"));
+                out.line(format!("Static pod: {name} hash: {hash}"));
             }
-            line(out, format!("[upgrade/staticpods] Preparing for \"{component}\" upgrade"));
+            out.line(format!("[upgrade/staticpods] Preparing for \"{component}\" upgrade"));
             if options.renew_certificates {
                 for cert in certificates(component) {
-                    line(out, format!("[upgrade/staticpods] Renewing {cert} certificate"));
+                    out.line(format!("[upgrade/staticpods] Renewing {cert} certificate"));
                 }
             }
             if component == "etcd" {
@@ -201,16 +184,11 @@ pub(crate) async fn upgrade_static_pods(
             if let Err(err) = moved {
                 return Err(format!("failed to move the new manifest of {component} into place: {}", err.text()));
             }
-            line(
-                out,
-                format!(
-                    "[upgrade/staticpods] Moved new manifest to \"{file}\" and backed up old manifest to \"{backup}\""
-                ),
-            );
-            line(out, "[upgrade/staticpods] Waiting for the kubelet to restart the component");
-            line(
-                out,
-                format!(
+            out.line(format!(
+                "[upgrade/staticpods] Moved new manifest to \"{file}\" and backed up old manifest to \"{backup}\""
+            ));
+            out.line("[upgrade/staticpods] Waiting for the kubelet to restart the component");
+            out.line(format!(
                     "[upgrade/staticpods] This might take a minute or longer depending on the component/version gap (timeout {})",
                     humanize(timeout)
                 ),
@@ -222,11 +200,11 @@ pub(crate) async fn upgrade_static_pods(
         let reason = match outcome {
             Wait::Done => {
                 let name = format!("{component}-{node}");
-                line(out, format!("Static pod: {name} hash: {new_hash}"));
-                line(out, format!("[apiclient] Found 1 Pods for label selector component={component}"));
-                line(out, format!("[upgrade/staticpods] Component \"{component}\" upgraded successfully!"));
+                out.line(format!("Static pod: {name} hash: {new_hash}"));
+                out.line(format!("[apiclient] Found 1 Pods for label selector component={component}"));
+                out.line(format!("[upgrade/staticpods] Component \"{component}\" upgraded successfully!"));
                 if component == "etcd" {
-                    line(out, "[upgrade/etcd] Waiting for etcd to become available");
+                    out.line("[upgrade/etcd] Waiting for etcd to become available");
                 }
                 continue;
             }
@@ -301,9 +279,7 @@ fn apiserver_versions(inner: &StoreInner) -> Vec<(String, Option<KubeVersion>)> 
 
 /// Store the new ClusterConfiguration (version, image repository, API version).
 pub(crate) fn upload_config(inner: &mut StoreInner, target: &KubeVersion, out: &mut CommandOutput) {
-    line(
-        out,
-        "[upload-config] Storing the configuration used in ConfigMap \"kubeadm-config\" in the \"kube-system\" Namespace",
+    out.line("[upload-config] Storing the configuration used in ConfigMap \"kubeadm-config\" in the \"kube-system\" Namespace",
     );
     let minor = target.minor();
     inner.modify(CONFIGMAPS, "kube-system", "kubeadm-config", |cm| {
@@ -334,9 +310,7 @@ pub(crate) fn upload_config(inner: &mut StoreInner, target: &KubeVersion, out: &
 /// Make sure the kubelet-config ConfigMap for `version` exists (copying the newest one).
 pub(crate) fn kubelet_config_map(inner: &mut StoreInner, version: &KubeVersion, out: &mut CommandOutput) {
     let name = kubelet_config_name(version.minor());
-    line(
-        out,
-        format!(
+    out.line(format!(
             "[kubelet] Creating a ConfigMap \"{name}\" in namespace kube-system with the configuration for the kubelets in the cluster"
         ),
     );
@@ -370,7 +344,7 @@ pub(crate) fn write_kubelet_config(
     if let Some(host) = inner.hosts.get_mut(node) {
         let _ = host.files.write_all(KUBELET_CONFIG, Arc::from(text), 0o644, now);
     }
-    line(out, format!("[kubelet-start] Writing kubelet configuration to file \"{KUBELET_CONFIG}\""));
+    out.line(format!("[kubelet-start] Writing kubelet configuration to file \"{KUBELET_CONFIG}\""));
     Ok(())
 }
 
@@ -414,13 +388,10 @@ pub(crate) fn mark_control_planes(inner: &mut StoreInner, version: &KubeVersion,
         changed |= inner.get(NODES, "", &node).map(crate::store::rv_of) != before;
     }
     if changed {
-        line(
-            out,
-            format!(
-                "[upgrade/postupgrade] Updating the node-role labels and taints of control-plane nodes for {}",
-                version.minor()
-            ),
-        );
+        out.line(format!(
+            "[upgrade/postupgrade] Updating the node-role labels and taints of control-plane nodes for {}",
+            version.minor()
+        ));
     }
 }
 
@@ -434,22 +405,19 @@ pub(crate) fn apply_addons(inner: &mut StoreInner, version: &KubeVersion, out: &
             .map(|(node, _)| node)
             .collect();
         if !behind.is_empty() {
-            line(
-                out,
-                format!(
-                    "[upgrade/addons] skip upgrade addons because control plane instances [{}] have not been upgraded",
-                    behind.join(" ")
-                ),
-            );
+            out.line(format!(
+                "[upgrade/addons] skip upgrade addons because control plane instances [{}] have not been upgraded",
+                behind.join(" ")
+            ));
             return;
         }
     }
     let coredns = manifests::coredns_image(version);
     inner.modify(DEPLOYMENTS, "kube-system", "coredns", |d| set_image(d, "coredns", &coredns));
-    line(out, "[addons] Applied essential addon: CoreDNS");
+    out.line("[addons] Applied essential addon: CoreDNS");
     let proxy = manifests::kube_proxy_image(version);
     inner.modify(DAEMONSETS, "kube-system", "kube-proxy", |d| set_image(d, "kube-proxy", &proxy));
-    line(out, "[addons] Applied essential addon: kube-proxy");
+    out.line("[addons] Applied essential addon: kube-proxy");
 }
 
 fn set_image(obj: &mut Value, container: &str, image: &str) {

@@ -4,7 +4,7 @@
 
 use super::etcdctl::EtcdView;
 use super::systemctl::Effect;
-use super::{CommandOutput, apt, control_plane::sleep_virtual, etcdctl, kubeadm, rpm, shell, systemctl};
+use super::{CommandOutput, apt, etcdctl, kubeadm, rpm, shell, sleep_virtual, systemctl};
 use crate::store::{Store, StoreInner};
 
 /// Why a command got no answer.

@@ -7,21 +7,16 @@ use kubeladder_core::KubeVersion;
 use kubeladder_core::skew::{KubeadmPolicyInput, kubeadm_policy};
 
 use super::control_plane::{
-    UpgradeOptions, apply_addons, config_version, kubelet_config_map, mark_control_planes, sleep_virtual,
-    upgrade_static_pods, upload_config, write_kubelet_config,
+    UpgradeOptions, apply_addons, config_version, kubelet_config_map, mark_control_planes, upgrade_static_pods,
+    upload_config, write_kubelet_config,
 };
-use super::{ADMIN_CONF, CommandOutput, MANIFESTS_DIR, manifests};
+use super::{ADMIN_CONF, CommandOutput, MANIFESTS_DIR, manifests, sleep_virtual};
 use crate::model;
 use crate::resources::NODES;
 use crate::store::{Store, StoreInner, name_of};
 use crate::util::str_at;
 
 const STACK_HINT: &str = "To see the stack trace of this error execute with --v=5 or higher\n";
-
-fn line(out: &mut CommandOutput, text: impl AsRef<str>) {
-    out.stdout.push_str(text.as_ref());
-    out.stdout.push('\n');
-}
 
 fn fatal(mut out: CommandOutput, message: impl AsRef<str>) -> CommandOutput {
     out.exit_code = 1;
@@ -234,19 +229,17 @@ fn preflight(inner: &StoreInner, node: &str, flags: &Flags, out: &mut CommandOut
             "couldn't create a Kubernetes client from file \"{ADMIN_CONF}\": failed to load admin kubeconfig: open {ADMIN_CONF}: no such file or directory"
         ));
     }
-    line(out, "[upgrade/config] Making sure the configuration is correct:");
-    line(out, "[upgrade/config] Reading configuration from the cluster...");
-    line(
-        out,
-        "[upgrade/config] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'",
+    out.line("[upgrade/config] Making sure the configuration is correct:");
+    out.line("[upgrade/config] Reading configuration from the cluster...");
+    out.line("[upgrade/config] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'",
     );
     if config_version(inner).is_none() {
         return Err(
             "[upgrade/config] FATAL: failed to get config map: configmaps \"kubeadm-config\" not found".to_owned()
         );
     }
-    line(out, "[preflight] Running pre-flight checks.");
-    line(out, "[upgrade] Running cluster health checks");
+    out.line("[preflight] Running pre-flight checks.");
+    out.line("[upgrade] Running cluster health checks");
     let ignored = |check: &str| flags.ignore_preflight.iter().any(|i| i == "all" || i == &check.to_lowercase());
     let mut errors = Vec::new();
     let not_ready: Vec<String> = inner
@@ -312,29 +305,24 @@ fn plan(inner: &StoreInner, node: &str, kubeadm: &KubeVersion, args: &[String]) 
         Ok(view) => view,
         Err(message) => return fatal(out, message),
     };
-    line(&mut out, "[upgrade] Fetching available versions to upgrade to");
-    line(&mut out, format!("[upgrade/versions] Cluster version: {}", view.cluster));
-    line(&mut out, format!("[upgrade/versions] kubeadm version: {kubeadm}"));
+    out.line("[upgrade] Fetching available versions to upgrade to");
+    out.line(format!("[upgrade/versions] Cluster version: {}", view.cluster));
+    out.line(format!("[upgrade/versions] kubeadm version: {kubeadm}"));
     let target = if let Some(text) = flags.positional.first() {
         match KubeVersion::parse(text) {
             Ok(v) if v.patch.is_some() => v,
             _ => return fatal(out, format!("[upgrade/versions] FATAL: couldn't parse version {text:?}")),
         }
     } else {
-        line(
-            &mut out,
-            "[upgrade/versions] WARNING: Couldn't fetch latest stable version from the internet: unable to get URL \"https://dl.k8s.io/release/stable.txt\": Get \"https://dl.k8s.io/release/stable.txt\": dial tcp: lookup dl.k8s.io: no such host",
+        out.line("[upgrade/versions] WARNING: Couldn't fetch latest stable version from the internet: unable to get URL \"https://dl.k8s.io/release/stable.txt\": Get \"https://dl.k8s.io/release/stable.txt\": dial tcp: lookup dl.k8s.io: no such host",
         );
-        line(&mut out, "[upgrade/versions] WARNING: Falling back to current kubeadm version as latest stable version");
+        out.line("[upgrade/versions] WARNING: Falling back to current kubeadm version as latest stable version");
         *kubeadm
     };
-    line(&mut out, format!("[upgrade/versions] Target version: {target}"));
-    line(
-        &mut out,
-        format!("[upgrade/versions] Latest version in the {} series: {}", view.cluster.minor(), view.cluster),
-    );
+    out.line(format!("[upgrade/versions] Target version: {target}"));
+    out.line(format!("[upgrade/versions] Latest version in the {} series: {}", view.cluster.minor(), view.cluster));
     if target <= view.cluster {
-        line(&mut out, "\nAwesome, you're up-to-date! Enjoy!");
+        out.line("\nAwesome, you're up-to-date! Enjoy!");
         return out;
     }
     let mut counts: Vec<(KubeVersion, usize)> = Vec::new();
@@ -345,28 +333,26 @@ fn plan(inner: &StoreInner, node: &str, kubeadm: &KubeVersion, args: &[String]) 
         }
     }
     counts.sort();
-    line(
-        &mut out,
-        "\nComponents that must be upgraded manually after you have upgraded the control plane with 'kubeadm upgrade apply':",
+    out.line("\nComponents that must be upgraded manually after you have upgraded the control plane with 'kubeadm upgrade apply':",
     );
-    line(&mut out, "COMPONENT   CURRENT        TARGET");
+    out.line("COMPONENT   CURRENT        TARGET");
     for (i, (version, n)) in counts.iter().enumerate() {
         let name = if i == 0 { "kubelet" } else { "" };
-        line(&mut out, format!("{name:<11} {:<14} {target}", format!("{n} x {version}")));
+        out.line(format!("{name:<11} {:<14} {target}", format!("{n} x {version}")));
     }
     let etcd = manifests::etcd_version(&target);
     let coredns = manifests::coredns_image(&target);
     let coredns = coredns.rsplit_once(':').map_or(coredns.as_str(), |(_, t)| t);
-    line(&mut out, "\nUpgrade to the latest stable version:\n");
-    line(&mut out, "COMPONENT                 CURRENT    TARGET");
+    out.line("\nUpgrade to the latest stable version:\n");
+    out.line("COMPONENT                 CURRENT    TARGET");
     for component in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"] {
-        line(&mut out, format!("{component:<25} {:<10} {target}", view.cluster.to_string()));
+        out.line(format!("{component:<25} {:<10} {target}", view.cluster.to_string()));
     }
-    line(&mut out, format!("{:<25} {:<10} {coredns}", "CoreDNS", view.coredns));
-    line(&mut out, format!("{:<25} {:<10} {etcd}", "etcd", view.etcd));
-    line(&mut out, "\nYou can now apply the upgrade by executing the following command:\n");
-    line(&mut out, format!("\tkubeadm upgrade apply {target}"));
-    line(&mut out, "\n_____________________________________________________________________\n");
+    out.line(format!("{:<25} {:<10} {coredns}", "CoreDNS", view.coredns));
+    out.line(format!("{:<25} {:<10} {etcd}", "etcd", view.etcd));
+    out.line("\nYou can now apply the upgrade by executing the following command:\n");
+    out.line(format!("\tkubeadm upgrade apply {target}"));
+    out.line("\n_____________________________________________________________________\n");
     out
 }
 
@@ -398,9 +384,9 @@ async fn apply(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[String]
                 );
             }
         };
-        line(&mut out, format!("[upgrade/version] You have chosen to change the cluster version to \"{target}\""));
-        line(&mut out, format!("[upgrade/versions] Cluster version: {}", view.cluster));
-        line(&mut out, format!("[upgrade/versions] kubeadm version: {kubeadm}"));
+        out.line(format!("[upgrade/version] You have chosen to change the cluster version to \"{target}\""));
+        out.line(format!("[upgrade/versions] Cluster version: {}", view.cluster));
+        out.line(format!("[upgrade/versions] kubeadm version: {kubeadm}"));
         let kubelets: Vec<KubeVersion> = view.kubelets.iter().map(|(_, v)| *v).collect();
         let policy = kubeadm_policy(&KubeadmPolicyInput {
             cluster: view.cluster,
@@ -438,9 +424,7 @@ async fn apply(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[String]
                     ),
                 );
             }
-            line(
-                &mut out,
-                format!(
+            out.line(format!(
                     "[upgrade/version] Found {} potential version compatibility errors but skipping since the --force flag is set: \n\n{}",
                     policy.skippable.len(),
                     bullets(&policy.skippable)
@@ -452,29 +436,22 @@ async fn apply(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[String]
             return fatal(out, "won't proceed; the user didn't answer (Y|n) in order to continue");
         }
         if flags.dry_run {
-            line(&mut out, "[dryrun] Would upgrade the static pods, the ConfigMaps and the addons");
-            line(&mut out, "[dryrun] Finished dryrunning successfully!");
+            out.line("[dryrun] Would upgrade the static pods, the ConfigMaps and the addons");
+            out.line("[dryrun] Finished dryrunning successfully!");
             return out;
         }
-        line(&mut out, "[upgrade/prepull] Pulling images required for setting up a Kubernetes cluster");
-        line(
-            &mut out,
+        out.line("[upgrade/prepull] Pulling images required for setting up a Kubernetes cluster");
+        out.line(
             "[upgrade/prepull] This might take a minute or two, depending on the speed of your internet connection",
         );
-        line(
-            &mut out,
-            "[upgrade/prepull] You can also perform this action in beforehand using 'kubeadm config images pull'",
-        );
+        out.line("[upgrade/prepull] You can also perform this action in beforehand using 'kubeadm config images pull'");
         target
     };
     let pull = store.lock().hosts.timings.image_pull_secs;
     sleep_virtual(store, pull).await;
-    line(
-        &mut out,
-        format!(
-            "[upgrade/apply] Upgrading your Static Pod-hosted control plane to version \"{target}\" (timeout: 5m0s)..."
-        ),
-    );
+    out.line(format!(
+        "[upgrade/apply] Upgrading your Static Pod-hosted control plane to version \"{target}\" (timeout: 5m0s)..."
+    ));
     let options = UpgradeOptions { etcd_upgrade: flags.etcd_upgrade, renew_certificates: flags.renew_certificates };
     if let Err(message) = upgrade_static_pods(store, node, target, options, &mut out).await {
         return fatal(out, format!("[upgrade/apply] FATAL: {message}"));
@@ -486,20 +463,14 @@ async fn apply(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[String]
         return fatal(out, format!("[upgrade/apply] FATAL: {message}"));
     }
     mark_control_planes(&mut inner, &target, &mut out);
-    line(&mut out, "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes");
-    line(
-        &mut out,
-        "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials",
+    out.line("[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes");
+    out.line("[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials",
     );
-    line(
-        &mut out,
-        "[bootstrap-token] Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token",
+    out.line("[bootstrap-token] Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token",
     );
     apply_addons(&mut inner, &target, &mut out);
-    line(&mut out, format!("\n[upgrade/successful] SUCCESS! Your cluster was upgraded to \"{target}\". Enjoy!\n"));
-    line(
-        &mut out,
-        "[upgrade/kubelet] Now that your control plane is upgraded, please proceed with upgrading your kubelets if you haven't already done so.",
+    out.line(format!("\n[upgrade/successful] SUCCESS! Your cluster was upgraded to \"{target}\". Enjoy!\n"));
+    out.line("[upgrade/kubelet] Now that your control plane is upgraded, please proceed with upgrading your kubelets if you haven't already done so.",
     );
     out
 }
@@ -515,10 +486,8 @@ async fn upgrade_node(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[
     let mut out = CommandOutput::default();
     let (target, control_plane) = {
         let inner = store.lock();
-        line(&mut out, "[upgrade] Reading configuration from the cluster...");
-        line(
-            &mut out,
-            "[upgrade] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'",
+        out.line("[upgrade] Reading configuration from the cluster...");
+        out.line("[upgrade] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'",
         );
         let Some(target) = config_version(&inner) else {
             return fatal(
@@ -536,9 +505,7 @@ async fn upgrade_node(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[
             );
         }
         if target.minor() > kubeadm.minor() {
-            line(
-                &mut out,
-                format!(
+            out.line(format!(
                     "W0000 00:00:00.000000 kubeadm] Kubernetes version is greater than kubeadm version. Please consider to upgrade kubeadm. Kubernetes version: {}. Kubeadm version: {}.x",
                     target.bare(),
                     kubeadm.minor()
@@ -546,21 +513,20 @@ async fn upgrade_node(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[
             );
         }
         let control_plane = inner.hosts.get(node).is_some_and(super::Host::is_control_plane);
-        line(&mut out, "[preflight] Running pre-flight checks");
+        out.line("[preflight] Running pre-flight checks");
         if control_plane {
-            line(&mut out, "[preflight] Pulling images required for setting up a Kubernetes cluster");
-            line(
-                &mut out,
-                format!("[upgrade] Upgrading your Static Pod-hosted control plane instance to version \"{target}\"..."),
-            );
+            out.line("[preflight] Pulling images required for setting up a Kubernetes cluster");
+            out.line(format!(
+                "[upgrade] Upgrading your Static Pod-hosted control plane instance to version \"{target}\"..."
+            ));
         } else {
-            line(&mut out, "[preflight] Skipping prepull. Not a control plane node.");
-            line(&mut out, "[upgrade] Skipping phase. Not a control plane node.");
+            out.line("[preflight] Skipping prepull. Not a control plane node.");
+            out.line("[upgrade] Skipping phase. Not a control plane node.");
         }
         (target, control_plane)
     };
     if flags.dry_run {
-        line(&mut out, "[dryrun] Finished dryrunning successfully!");
+        out.line("[dryrun] Finished dryrunning successfully!");
         return out;
     }
     if control_plane {
@@ -581,7 +547,7 @@ async fn upgrade_node(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[
     if control_plane && target.minor() >= kubeladder_core::Minor::new(1, 28) {
         apply_addons(&mut inner, &target, &mut out);
     }
-    line(&mut out, "[upgrade] The configuration for this node was successfully updated!");
-    line(&mut out, "[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.");
+    out.line("[upgrade] The configuration for this node was successfully updated!");
+    out.line("[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.");
     out
 }

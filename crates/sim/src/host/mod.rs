@@ -165,11 +165,18 @@ impl CommandOutput {
         Self::fail(2, message)
     }
 
-    #[must_use]
-    pub fn with_stdout(mut self, stdout: impl Into<String>) -> Self {
-        self.stdout = stdout.into();
-        self
+    /// Append a line to standard output.
+    pub(crate) fn line(&mut self, text: impl AsRef<str>) {
+        self.stdout.push_str(text.as_ref());
+        self.stdout.push('\n');
     }
+}
+
+/// Sleep `secs` of simulated time (at least a millisecond of real time).
+pub(crate) async fn sleep_virtual(store: &crate::store::Store, secs: f64) {
+    let clock = store.lock().clock();
+    let real = clock.real_duration(secs).max(std::time::Duration::from_millis(1));
+    tokio::time::sleep(real).await;
 }
 
 /// A host as `GET /sim/v1/hosts` lists it.

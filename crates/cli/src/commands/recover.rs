@@ -122,7 +122,9 @@ fn journal_notes(dir: &std::path::Path, node: &str) -> Vec<String> {
     let mut notes = Vec::new();
     for step in header.plan.steps().filter(|s| s.node == node) {
         match progress.steps.get(&step.id) {
-            Some(journal::StepStatus::Failed { error }) => notes.push(format!("{} FAILED: {error}", step.id)),
+            Some(journal::StepStatus::Failed { error }) => {
+                notes.push(format!("{} FAILED: {}", step.id, error.lines().next().unwrap_or_default()));
+            }
             Some(journal::StepStatus::Running) => notes.push(format!("{} started, not finished", step.id)),
             _ => {}
         }

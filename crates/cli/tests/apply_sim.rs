@@ -761,3 +761,38 @@ async fn recovery_refuses_what_it_must_not_do() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stdout.contains("kubeadm upgrade apply v1.18.20 --force -y") && stderr.contains("nothing was changed"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_finishes_the_running_step_then_pauses_and_resume_finishes() {
+    use tokio::io::AsyncBufReadExt;
+    let env = Env::start(Scenario::small()).await;
+    let args = apply_args(&env, "1.19", "follow", "1", "state");
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = env.command(&a).spawn().unwrap();
+    let pid = child.id().unwrap().to_string();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut signalled = false;
+    let read = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if !signalled && event["event"] == "step_started" && event["step"] == "drain" {
+                std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+                signalled = true;
+            }
+            seen.push(event);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), read).await.unwrap();
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(4), "paused runs exit 4: {seen:#?}");
+    // The step running at the signal finished before the pause; nothing started after it.
+    let drain = seen.iter().position(|e| e["event"] == "step_started" && e["step"] == "drain").unwrap();
+    let after: Vec<&Value> = seen[drain + 1..].iter().collect();
+    assert!(after.iter().any(|e| e["event"] == "step_finished" && e["step"] == "drain"), "{after:#?}");
+    assert!(!after.iter().any(|e| e["event"] == "step_started"), "a step started after SIGINT: {after:#?}");
+    assert!(after.iter().any(|e| e["event"] == "paused"), "{after:#?}");
+    let (code, stdout, stderr) = env.run(&env.resume_args("state", "1")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
+}

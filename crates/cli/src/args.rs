@@ -356,15 +356,8 @@ pub struct PlanArgs {
     /// Target: a minor (newest patch), an exact version, or `latest`
     #[arg(long, value_name = "VERSION", default_value = "latest", value_parser = target)]
     pub to: Target,
-    /// follow: upgrade workers every hop; lag: leave them while the skew policy allows
-    #[arg(long, value_enum, default_value_t = Workers::Follow)]
-    pub workers: Workers,
-    /// Workers unavailable at once: a count or a percentage of workers
-    #[arg(long, value_name = "N|N%", default_value = "1", value_parser = max_unavailable)]
-    pub max_unavailable: kubeladder_core::window::MaxUnavailable,
-    /// Allow alpha, beta and rc targets
-    #[arg(long)]
-    pub allow_prerelease: bool,
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
     /// Judge end of life on this date (YYYY-MM-DD; default: today, UTC)
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = date)]
     pub date: Option<jiff::civil::Date>,
@@ -452,15 +445,8 @@ pub struct ApplyArgs {
     /// Target: a minor (newest patch), an exact version, or `latest`
     #[arg(long, value_name = "VERSION", value_parser = target)]
     pub to: Target,
-    /// follow: upgrade workers every hop; lag: leave them while the skew policy allows
-    #[arg(long, value_enum, default_value_t = Workers::Follow)]
-    pub workers: Workers,
-    /// Workers unavailable at once: a count or a percentage of workers
-    #[arg(long, value_name = "N|N%", default_value = "1", value_parser = max_unavailable)]
-    pub max_unavailable: kubeladder_core::window::MaxUnavailable,
-    /// Allow alpha, beta and rc targets
-    #[arg(long)]
-    pub allow_prerelease: bool,
+    #[command(flatten)]
+    pub strategy: StrategyArgs,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -612,4 +598,18 @@ pub struct RecoverNodeArgs {
     /// Show the commands, change nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// How the plan moves workers: shared by `plan` and `apply`.
+#[derive(Debug, Args)]
+pub struct StrategyArgs {
+    /// follow: upgrade workers every hop; lag: leave them while the skew policy allows
+    #[arg(long, value_enum, default_value_t = Workers::Follow)]
+    pub workers: Workers,
+    /// Workers unavailable at once: a count or a percentage of workers
+    #[arg(long, value_name = "N|N%", default_value = "1", value_parser = max_unavailable)]
+    pub max_unavailable: kubeladder_core::window::MaxUnavailable,
+    /// Allow alpha, beta and rc targets
+    #[arg(long)]
+    pub allow_prerelease: bool,
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use kubeladder_sim::{Scenario, SimCluster, SimConfig};
 
 use crate::Outcome;
-use crate::args::{ApplyArgs, ClusterArgs, DemoArgs, RunArgs};
+use crate::args::{ApplyArgs, ClusterArgs, DemoArgs, RunArgs, StrategyArgs};
 use crate::commands::{sim, upgrade};
 use crate::error::CliError;
 
@@ -55,9 +55,11 @@ async fn demo_in(
             output: args.output,
         },
         to: args.to,
-        workers: args.workers,
-        max_unavailable: args.max_unavailable,
-        allow_prerelease: false,
+        strategy: StrategyArgs {
+            workers: args.workers,
+            max_unavailable: args.max_unavailable,
+            allow_prerelease: false,
+        },
         yes: true,
         dry_run: false,
     };

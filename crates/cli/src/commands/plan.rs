@@ -111,7 +111,7 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
     let clients =
         kubeladder_kube::client::connect(args.cluster.kubeconfig.as_deref(), args.cluster.context.as_deref()).await?;
     let inventory = Inventory::read(&clients.api).await?;
-    let options = PathOptions { allow_prerelease: args.allow_prerelease, allow_downgrade: false };
+    let options = PathOptions { allow_prerelease: args.strategy.allow_prerelease, allow_downgrade: false };
     let path = path::upgrade_path(data, inventory.cluster_version, args.to, options)?;
     let workload = WorkloadView::read(&clients.api, upgrade_drain_options()).await?;
     let removed = removed_apis::scan(&clients.api, data, path.from.minor(), path.to.minor()).await?;
@@ -123,8 +123,8 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
         workload: &workload,
         removed: &removed,
         path: &path,
-        strategy: args.workers.into(),
-        max_unavailable: args.max_unavailable,
+        strategy: args.strategy.workers.into(),
+        max_unavailable: args.strategy.max_unavailable,
     });
     output::emit(args.output, &report, || render(&report))?;
     Ok(if report.blockers > 0 { Outcome::Blockers } else { Outcome::Ok })

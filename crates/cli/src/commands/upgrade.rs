@@ -172,10 +172,10 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
     let data = ReleaseData::embedded()?;
     let cluster = read_cluster(&args.cluster).await?;
     let inventory = &cluster.inventory;
-    let options = PathOptions { allow_prerelease: args.allow_prerelease, allow_downgrade: false };
+    let options = PathOptions { allow_prerelease: args.strategy.allow_prerelease, allow_downgrade: false };
     let upgrade_path = path::upgrade_path(data, inventory.cluster_version, args.to, options)?;
     let state = inventory.cluster_state();
-    let plan = core_plan::plan(&state, &upgrade_path, args.workers.into())
+    let plan = core_plan::plan(&state, &upgrade_path, args.strategy.workers.into())
         .map_err(|e| CliError::Usage(format!("no safe plan: {e}")))?;
 
     // The same checks `kubeladder plan` shows; blockers stop here.
@@ -189,10 +189,10 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
         workload: &workload,
         removed: &removed,
         path: &upgrade_path,
-        strategy: args.workers.into(),
-        max_unavailable: args.max_unavailable,
+        strategy: args.strategy.workers.into(),
+        max_unavailable: args.strategy.max_unavailable,
     });
-    let summary = plan_summary(&plan, inventory, args.max_unavailable);
+    let summary = plan_summary(&plan, inventory, args.strategy.max_unavailable);
     if args.dry_run {
         output::print(&summary)?;
         output::print(&plan_cmd::render(&report))?;
@@ -247,7 +247,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
         dir.display(),
         dir.display()
     ));
-    drive(&cluster, journal, nodes, lock, printer, &args.cluster, &args.run, args.max_unavailable).await
+    drive(&cluster, journal, nodes, lock, printer, &args.cluster, &args.run, args.strategy.max_unavailable).await
 }
 
 /// `kubeladder resume`.

@@ -415,3 +415,20 @@ async fn hosts_yaml_lists_every_node_for_the_sim_transport() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubeadm_refuses_a_downgrade_without_force() {
+    let sim = start(Scenario::small().with_version(KubeVersion::new(1, 19, 16)), HostTimings::default()).await;
+    let (code, stdout, stderr) = exec(&sim, "cp-1", &["kubeadm", "upgrade", "apply", "v1.18.20", "-y"]).await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stderr.contains("Kubeadm version v1.19.16 can only be used to upgrade to Kubernetes version 1.19"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Can be bypassed if you pass the --force flag"), "{stderr}");
+    let forced = exec_ok(&sim, "cp-1", &["kubeadm", "upgrade", "apply", "v1.18.20", "-y", "--force"]).await;
+    assert!(forced.contains("skipping since the --force flag is set"), "{forced}");
+    assert!(forced.contains("SUCCESS! Your cluster was upgraded to \"v1.18.20\""), "{forced}");
+    assert_eq!(kube_client(&sim).await.apiserver_version().await.unwrap().git_version, "v1.18.20");
+    sim.shutdown().await;
+}

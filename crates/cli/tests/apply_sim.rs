@@ -796,3 +796,28 @@ async fn sigint_finishes_the_running_step_then_pauses_and_resume_finishes() {
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_node_is_refused_before_anything_changes() {
+    let env = Env::start(Scenario::small()).await;
+    // worker-2 over SSH at a loopback port where nothing listens.
+    let hosts = std::fs::read_to_string(env.path("hosts.yaml")).unwrap();
+    let hosts = hosts.replace(
+        "  - node: worker-2\n",
+        "  - node: worker-2\n    transport: ssh\n    port: 1\n    known_hosts: /dev/null\n",
+    );
+    let hosts = hosts.replacen("    address: 127.0.1.3\n", "    address: 127.0.0.1\n", 1);
+    assert!(hosts.contains("port: 1"), "{hosts}");
+    std::fs::write(env.path("hosts.yaml"), hosts).unwrap();
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 2, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("cannot reach every node") && stderr.contains("worker-2"), "{stderr}");
+    assert!(!env.path("state").join("header.json").exists(), "a journal was written");
+    assert!(
+        env.sim.store().get("leases.coordination.k8s.io", "kube-system", "kubeladder").is_none(),
+        "the lock was taken"
+    );
+    for node in env.sim.store().list("nodes", None) {
+        assert!(!cordoned(&node), "{} was cordoned", str_at(&node, "/metadata/name"));
+    }
+}

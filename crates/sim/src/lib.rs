@@ -2,6 +2,11 @@
 //! so that kubectl, kube-rs and kubeladder itself cannot tell it from a real cluster for
 //! everything an upgrade touches.
 //!
+//! Behind every node is a simulated host ([`host`]) answering the commands kubeladder sends
+//! (apt/dnf, kubeadm, systemctl, etcdctl, a few coreutils) through
+//! `POST /sim/v1/hosts/{node}/exec` or [`RunningSim::exec`]; [`faults`] make things go
+//! wrong on demand; [`Scenario::from_yaml`] reads scenario files.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), kubeladder_sim::SimError> {
 //! use kubeladder_sim::{Scenario, SimCluster, SimConfig};

@@ -4,7 +4,7 @@
 //! (apt/dpkg, dnf/yum/rpm, kubeadm, systemctl, etcdctl, a few coreutils), answered with the
 //! real tools' exit codes and messages.
 //!
-//! Commands change the host; the host's kubelet ([`kubelet::sync`], run with the other
+//! Commands change the host; the host's kubelet (`kubelet::sync`, run with the other
 //! controllers) carries the change into the API: mirror pods follow the manifest files,
 //! the node's Ready condition and `kubeletVersion` follow the kubelet service.
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{eventually, exec, exec_ok, https};
+use common::{ETCDCTL, eventually, exec, exec_ok, https};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, EvictParams, WatchParams};
@@ -220,6 +220,15 @@ async fn failing_apply(sim: &RunningSim) -> (i32, String, String) {
     exec(sim, "cp-1", &["kubeadm", "upgrade", "apply", "v1.19.16", "-y"]).await
 }
 
+/// cp-1's kube-apiserver and etcd run their 1.18.20 images again and are Ready.
+fn old_control_plane_ready(sim: &RunningSim) -> bool {
+    let (Some(api), Some(etcd)) = (pod(sim, "kube-apiserver-cp-1"), pod(sim, "etcd-cp-1")) else { return false };
+    image_of(&api) == "k8s.gcr.io/kube-apiserver:v1.18.20"
+        && image_of(&etcd) == "k8s.gcr.io/etcd:3.4.3-0"
+        && model::is_ready(&api)
+        && model::is_ready(&etcd)
+}
+
 fn backup_dirs(listing: &str) -> (String, String) {
     let lines: Vec<&str> = listing.lines().collect();
     let find = |prefix: &str| format!("/etc/kubernetes/tmp/{}", lines.iter().find(|l| l.starts_with(prefix)).unwrap());
@@ -239,14 +248,7 @@ async fn kubeadm_rolls_back_a_static_pod_that_never_becomes_ready() {
         stderr.starts_with("[upgrade/apply] FATAL: couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state. Errors faced: timed out waiting for the condition"),
         "{stderr}"
     );
-    eventually("the old control plane runs again", Duration::from_secs(10), || {
-        let (Some(api), Some(etcd)) = (pod(&sim, "kube-apiserver-cp-1"), pod(&sim, "etcd-cp-1")) else { return false };
-        image_of(&api) == "k8s.gcr.io/kube-apiserver:v1.18.20"
-            && image_of(&etcd) == "k8s.gcr.io/etcd:3.4.3-0"
-            && model::is_ready(&api)
-            && model::is_ready(&etcd)
-    })
-    .await;
+    eventually("the old control plane runs again", Duration::from_secs(10), || old_control_plane_ready(&sim)).await;
     assert_eq!(client(&sim).await.apiserver_version().await.unwrap().git_version, "v1.18.20");
     let config = sim.store().get("configmaps", "kube-system", "kubeadm-config").unwrap();
     assert!(config["data"]["ClusterConfiguration"].as_str().unwrap().contains("kubernetesVersion: v1.18.20"));
@@ -288,11 +290,7 @@ async fn manifests_restored_from_the_backup_bring_the_old_pods_back() {
     }
     assert_eq!(exec_ok(&sim, "cp-1", &["ls", "-1", "--", aside]).await, "etcd.yaml\nkube-apiserver.yaml\n");
     eventually("the old apiserver and etcd are back and Ready", Duration::from_secs(10), || {
-        let (Some(api), Some(etcd)) = (pod(&sim, "kube-apiserver-cp-1"), pod(&sim, "etcd-cp-1")) else { return false };
-        image_of(&api) == "k8s.gcr.io/kube-apiserver:v1.18.20"
-            && image_of(&etcd) == "k8s.gcr.io/etcd:3.4.3-0"
-            && model::is_ready(&api)
-            && model::is_ready(&etcd)
+        old_control_plane_ready(&sim)
     })
     .await;
     let (code, _, _) =
@@ -305,15 +303,7 @@ async fn manifests_restored_from_the_backup_bring_the_old_pods_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_etcd_until_its_data_is_restored() {
     let sim = start(HostTimings::default()).await;
-    let etcd = [
-        "env",
-        "ETCDCTL_API=3",
-        "etcdctl",
-        "--endpoints=https://127.0.0.1:2379",
-        "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
-        "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
-        "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
-    ];
+    let etcd = ETCDCTL;
     let snapshot = "/var/lib/kubeladder/h1.db";
     exec_ok(&sim, "cp-1", &["mkdir", "-p", "--", "/var/lib/kubeladder"]).await;
     exec_ok(&sim, "cp-1", &[&etcd[..], &["snapshot", "save", snapshot]].concat()).await;

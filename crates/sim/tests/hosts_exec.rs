@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, exec, exec_ok, https, newest_and_oldest};
+use common::{ETCDCTL, eventually, exec, exec_ok, https, newest_and_oldest};
 use kubeladder_core::KubeVersion;
 use kubeladder_core::package::Repository;
 use kubeladder_sim::{HostTimings, PackageManager, RunningSim, Scenario, SimCluster, SimConfig, Timings, model};
@@ -105,15 +105,7 @@ async fn single_node_upgrade_through_the_exec_endpoint() {
     // EtcdSnapshot.
     let snapshot = "/var/lib/kubeladder/snapshots/h1.db";
     exec_ok(&sim, "cp-1", &["mkdir", "-p", "--", "/var/lib/kubeladder/snapshots"]).await;
-    let etcd = [
-        "env",
-        "ETCDCTL_API=3",
-        "etcdctl",
-        "--endpoints=https://127.0.0.1:2379",
-        "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
-        "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
-        "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
-    ];
+    let etcd = ETCDCTL;
     let saved = exec_ok(&sim, "cp-1", &argv(&etcd, &["snapshot", "save", snapshot])).await;
     assert_eq!(saved, format!("Snapshot saved at {snapshot}\n"));
     let status =

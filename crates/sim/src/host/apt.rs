@@ -209,8 +209,7 @@ fn install(host: &mut Host, packages: &[&str], flags: AptFlags) -> CommandOutput
         changes.push(Change { index, name: KUBE_PACKAGES[index], from, to: target });
     }
     if !errors.is_empty() {
-        out.exit_code = 100;
-        out.stderr = errors;
+        out.fail_with(100, errors);
         return out;
     }
     let held: Vec<&Change> =
@@ -245,14 +244,11 @@ fn install(host: &mut Host, packages: &[&str], flags: AptFlags) -> CommandOutput
         return out;
     }
     if !downgraded.is_empty() && !flags.allow_downgrades {
-        out.exit_code = 100;
-        "E: Packages were downgraded and -y was used without --allow-downgrades.\n".clone_into(&mut out.stderr);
+        out.fail_with(100, "E: Packages were downgraded and -y was used without --allow-downgrades.\n");
         return out;
     }
     if !held.is_empty() && !flags.allow_held {
-        out.exit_code = 100;
-        "E: Held packages were changed and -y was used without --allow-change-held-packages.\n"
-            .clone_into(&mut out.stderr);
+        out.fail_with(100, "E: Held packages were changed and -y was used without --allow-change-held-packages.\n");
         return out;
     }
     if !flags.yes {
@@ -321,8 +317,7 @@ pub(crate) fn apt_mark(host: &mut Host, args: &[String]) -> CommandOutput {
             let mut out = CommandOutput::default();
             for name in packages {
                 let Some(installed) = Host::package_index(name).and_then(|i| host.packages[i].as_mut()) else {
-                    out.stderr.push_str(&format!("E: Unable to locate package {name}\n"));
-                    out.exit_code = 100;
+                    out.fail_with(100, format!("E: Unable to locate package {name}\n"));
                     continue;
                 };
                 let line = match (hold, installed.held) {
@@ -475,8 +470,7 @@ pub(crate) fn dpkg_query(host: &Host, args: &[String]) -> CommandOutput {
     let mut out = CommandOutput::default();
     for name in names {
         let Some(installed) = host.installed(name) else {
-            out.stderr.push_str(&format!("dpkg-query: no packages found matching {name}\n"));
-            out.exit_code = 1;
+            out.fail_with(1, format!("dpkg-query: no packages found matching {name}\n"));
             continue;
         };
         let status = if installed.held { "hold ok installed" } else { "install ok installed" };

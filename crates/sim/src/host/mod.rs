@@ -165,6 +165,12 @@ impl CommandOutput {
         Self::fail(2, message)
     }
 
+    /// Record a failure: `text` to standard error, this exit code.
+    pub(crate) fn fail_with(&mut self, exit_code: i32, text: impl AsRef<str>) {
+        self.stderr.push_str(text.as_ref());
+        self.exit_code = exit_code;
+    }
+
     /// Append a line to standard output.
     pub(crate) fn line(&mut self, text: impl AsRef<str>) {
         self.stdout.push_str(text.as_ref());

@@ -174,8 +174,7 @@ fn install(host: &mut Host, packages: &[&str], flags: &DnfFlags) -> CommandOutpu
         changes.push((index, name, from, target));
     }
     if !missing.is_empty() {
-        out.exit_code = 1;
-        out.stderr = format!("Error: Unable to find a match: {}\n", missing.join(" "));
+        out.fail_with(1, format!("Error: Unable to find a match: {}\n", missing.join(" ")));
         return out;
     }
     out.stdout.push_str("Dependencies resolved.\n");
@@ -204,8 +203,7 @@ fn install(host: &mut Host, packages: &[&str], flags: &DnfFlags) -> CommandOutpu
     out.stdout.push_str(&format!("\nTransaction Summary\n================================================================================\n{} Package(s)\n\n", changes.len()));
     if !flags.yes {
         out.stdout.push_str("Is this ok [y/N]: ");
-        out.exit_code = 1;
-        "Operation aborted.\n".clone_into(&mut out.stderr);
+        out.fail_with(1, "Operation aborted.\n");
         return out;
     }
     out.stdout.push_str("Downloading Packages:\nRunning transaction\n");

@@ -110,8 +110,7 @@ pub(crate) fn cat(host: &Host, args: &[String]) -> CommandOutput {
         match host.files.read(file) {
             Ok(data) => out.stdout.push_str(&data.content),
             Err(err) => {
-                out.stderr.push_str(&format!("cat: {file}: {}\n", err.text()));
-                out.exit_code = 1;
+                out.fail_with(1, format!("cat: {file}: {}\n", err.text()));
             }
         }
     }
@@ -137,8 +136,7 @@ pub(crate) fn ls(host: &Host, args: &[String]) -> CommandOutput {
             continue;
         }
         if itself {
-            out.stderr.push_str(&format!("ls: cannot access '{path}': No such file or directory\n"));
-            out.exit_code = 2;
+            out.fail_with(2, format!("ls: cannot access '{path}': No such file or directory\n"));
             continue;
         }
         match host.files.list(path) {
@@ -152,8 +150,7 @@ pub(crate) fn ls(host: &Host, args: &[String]) -> CommandOutput {
                 }
             }
             Err(err) => {
-                out.stderr.push_str(&format!("ls: cannot access '{path}': {}\n", err.text()));
-                out.exit_code = 2;
+                out.fail_with(2, format!("ls: cannot access '{path}': {}\n", err.text()));
             }
         }
     }
@@ -174,8 +171,7 @@ pub(crate) fn mkdir(host: &mut Host, args: &[String]) -> CommandOutput {
     for dir in dirs {
         let result = if parents { host.files.mkdir_p(dir) } else { host.files.mkdir(dir) };
         if let Err(err) = result {
-            out.stderr.push_str(&format!("mkdir: cannot create directory '{dir}': {}\n", err.text()));
-            out.exit_code = 1;
+            out.fail_with(1, format!("mkdir: cannot create directory '{dir}': {}\n", err.text()));
         }
     }
     out
@@ -200,13 +196,11 @@ pub(crate) fn cp(host: &mut Host, args: &[String], now: f64) -> CommandOutput {
     for src in sources {
         let contents_only = src.ends_with("/.");
         if !host.files.exists(src) {
-            out.stderr.push_str(&format!("cp: cannot stat '{src}': No such file or directory\n"));
-            out.exit_code = 1;
+            out.fail_with(1, format!("cp: cannot stat '{src}': No such file or directory\n"));
             continue;
         }
         if host.files.is_dir(src) && !recursive {
-            out.stderr.push_str(&format!("cp: -r not specified; omitting directory '{src}'\n"));
-            out.exit_code = 1;
+            out.fail_with(1, format!("cp: -r not specified; omitting directory '{src}'\n"));
             continue;
         }
         let target = if dst_is_dir && !contents_only {
@@ -216,8 +210,7 @@ pub(crate) fn cp(host: &mut Host, args: &[String], now: f64) -> CommandOutput {
         };
         if let Err(err) = host.files.copy(src, &target, preserve, now) {
             let what = if err == FsError::NotFound { "cannot create regular file" } else { "cannot copy to" };
-            out.stderr.push_str(&format!("cp: {what} '{dst}': {}\n", err.text()));
-            out.exit_code = 1;
+            out.fail_with(1, format!("cp: {what} '{dst}': {}\n", err.text()));
         }
     }
     out
@@ -250,16 +243,14 @@ pub(crate) fn rm(host: &mut Host, args: &[String]) -> CommandOutput {
     let mut out = CommandOutput::default();
     for path in paths {
         if normalize(path) == "/" {
-            out.stderr.push_str("rm: it is dangerous to operate recursively on '/'\n");
-            out.exit_code = 1;
+            out.fail_with(1, "rm: it is dangerous to operate recursively on '/'\n");
             continue;
         }
         match host.files.remove(path, recursive) {
             Ok(()) => {}
             Err(FsError::NotFound) if force => {}
             Err(err) => {
-                out.stderr.push_str(&format!("rm: cannot remove '{path}': {}\n", err.text()));
-                out.exit_code = 1;
+                out.fail_with(1, format!("rm: cannot remove '{path}': {}\n", err.text()));
             }
         }
     }
@@ -284,8 +275,7 @@ pub(crate) fn chmod(host: &mut Host, args: &[String]) -> CommandOutput {
     let mut out = CommandOutput::default();
     for path in paths {
         if host.files.set_mode(path, mode).is_err() {
-            out.stderr.push_str(&format!("chmod: cannot access '{path}': No such file or directory\n"));
-            out.exit_code = 1;
+            out.fail_with(1, format!("chmod: cannot access '{path}': No such file or directory\n"));
         }
     }
     out

@@ -10,6 +10,17 @@ use kubeladder_sim::{RunningSim, Scenario, SimCluster, SimConfig, Timings};
 
 pub const KUBECTL_DIR: &str = "/usr/lib/google-cloud-sdk/bin";
 
+/// `NodeOp::EtcdSnapshot`'s etcdctl prefix with kubeadm's certificates.
+pub const ETCDCTL: [&str; 7] = [
+    "env",
+    "ETCDCTL_API=3",
+    "etcdctl",
+    "--endpoints=https://127.0.0.1:2379",
+    "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
+    "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
+    "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
+];
+
 /// The versioned kubectl binaries present on this machine (`kubectl.1.27` ... `kubectl.1.33`).
 pub fn kubectls() -> Vec<(u32, PathBuf)> {
     (20..=40)

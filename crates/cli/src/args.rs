@@ -13,6 +13,8 @@ use crate::output::Format;
 #[derive(Debug, Parser)]
 #[command(
     name = "kubeladder",
+    // A flag given twice takes its last value (as in kubectl), so wrappers can append overrides.
+    args_override_self = true,
     version,
     about = "Upgrade a kubeadm-built Kubernetes cluster safely, one minor at a time, across every node",
     long_about = "kubeladder upgrades a kubeadm-built Kubernetes cluster from the version it runs to a target \

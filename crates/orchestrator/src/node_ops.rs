@@ -208,8 +208,48 @@ impl NodeOps {
     }
 }
 
+/// The version in a static pod manifest's `image:` tag, if it is a Kubernetes version.
+fn manifest_version(manifest: &str) -> Option<KubeVersion> {
+    manifest.lines().find_map(|line| {
+        let image = line.trim().trim_start_matches("- ").strip_prefix("image:")?.trim().trim_matches(['"', '\'']);
+        KubeVersion::parse(image.rsplit_once(':')?.1).ok()
+    })
+}
+
+/// The control-plane manifests kubeadm upgrades, in its order (etcd is checked by its own
+/// version, which not every hop changes).
+const CONTROL_PLANE_MANIFESTS: [&str; 3] = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+
+impl NodeOps {
+    /// Whether `kubeadm upgrade apply|node` is done on a control-plane node: every one of
+    /// its manifests names `version`. (A kubeadm killed half-way - its SSH session gone with
+    /// a crashed kubeladder - leaves some upgraded and some not; the apiserver alone is not
+    /// proof.)
+    async fn control_plane_at(&self, node: &str, version: KubeVersion) -> Result<bool, String> {
+        let exec = self.executor(node)?;
+        for component in CONTROL_PLANE_MANIFESTS {
+            let path = format!("{}/{component}.yaml", ops::MANIFESTS_DIR);
+            let out = exec::query(exec, &NodeOp::ReadFile { path }, PackageManager::Apt, self.timeouts.other)
+                .await
+                .map_err(|e| e.to_string())?;
+            if out.exit_code != 0 || manifest_version(&out.stdout) != Some(version) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
 impl NodePort for NodeOps {
     async fn check(&self, step: &Step) -> Result<bool, String> {
+        let is_control_plane = self.roles.get(&step.node) == Some(&Role::ControlPlane);
+        match &step.action {
+            Action::KubeadmUpgradeApply { version } => return self.control_plane_at(&step.node, *version).await,
+            Action::KubeadmUpgradeNode { version } if is_control_plane => {
+                return self.control_plane_at(&step.node, *version).await;
+            }
+            _ => {}
+        }
         let Some((op, timeout)) = self.op_for(step).await? else { return Ok(self.ran(step)) };
         let pm = self.package_manager(&step.node).await?;
         let exec = self.executor(&step.node)?;
@@ -344,6 +384,13 @@ mod tests {
                 .any(|c| c.contains("snapshot save /var/lib/kubeladder/snapshots/run-1/h1_cp-1_etcd-snapshot.db")),
             "{seen:#?}"
         );
+    }
+
+    #[test]
+    fn reads_the_version_of_a_manifest() {
+        let manifest = "spec:\n  containers:\n  - command:\n    image: registry.k8s.io/kube-scheduler:v1.19.16\n";
+        assert_eq!(manifest_version(manifest), Some(KubeVersion::new(1, 19, 16)));
+        assert_eq!(manifest_version("image: k8s.gcr.io/etcd:3.4.13-0"), None);
     }
 
     #[tokio::test]

@@ -123,8 +123,8 @@ Examples:\n  kubeladder sim serve --scenario ha --kubeconfig-out /tmp/sim.kubeco
 KUBECONFIG=/tmp/sim.kubeconfig kubectl get nodes\n  \
 kubeladder sim serve --scenario large:1000:30 --version 1.28.15 --kubeconfig-out /tmp/big.kubeconfig")]
 pub struct SimServeArgs {
-    /// `small`, `ha`, or `large:NODES[:PODS_PER_NODE]`
-    #[arg(long, default_value = "ha")]
+    /// `small`, `ha`, `large:NODES[:PODS_PER_NODE]`, or a scenario file (YAML)
+    #[arg(long, value_name = "NAME|FILE", default_value = "ha")]
     pub scenario: String,
     /// Where to write the kubeconfig for the simulated cluster
     #[arg(long, value_name = "PATH")]
@@ -495,11 +495,11 @@ pub struct DemoArgs {
     /// Target version
     #[arg(long, value_name = "VERSION", default_value = "1.23", value_parser = target)]
     pub to: Target,
-    /// Starting version of the simulated cluster
-    #[arg(long, value_name = "VERSION", default_value = "1.18.20", value_parser = version)]
-    pub from: KubeVersion,
-    /// `small`, `ha`, or `large:NODES[:PODS_PER_NODE]`
-    #[arg(long, default_value = "ha")]
+    /// Starting version of the simulated cluster (default: the scenario's, v1.18.20 for the built-ins)
+    #[arg(long, value_name = "VERSION", value_parser = version)]
+    pub from: Option<KubeVersion>,
+    /// `small`, `ha`, `large:NODES[:PODS_PER_NODE]`, or a scenario file (YAML)
+    #[arg(long, value_name = "NAME|FILE", default_value = "ha")]
     pub scenario: String,
     /// follow: upgrade workers every hop; lag: leave them while the skew policy allows
     #[arg(long, value_enum, default_value_t = Workers::Follow)]

@@ -80,6 +80,7 @@ impl CliError {
             | Self::Usage(_)
             | Self::Kube(kubeladder_kube::KubeError::Kubeconfig(_))
             | Self::Node(kubeladder_node::NodeError::HostsFile { .. })
+            | Self::Sim(kubeladder_sim::SimError::Scenario(_) | kubeladder_sim::SimError::ScenarioFile { .. })
             | Self::Journal(kubeladder_orchestrator::OrchestratorError::NoJournal(_)) => ExitCode::from(2),
             Self::Kube(_)
             | Self::Journal(_)

@@ -835,3 +835,30 @@ async fn an_unreachable_node_is_refused_before_anything_changes() {
         assert!(!cordoned(&node), "{} was cordoned", str_at(&node, "/metadata/name"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runs_a_scenario_file_and_refuses_a_malformed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mixed.yaml");
+    std::fs::write(&file, "shape: small\nversion: v1.28.15\nnode_versions:\n  worker-1: v1.27.16\n").unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubeladder"))
+        .args(["demo", "--scenario", &file.display().to_string(), "--to", "1.29", "-o", "json", "--speed", "60"])
+        .env("XDG_STATE_HOME", dir.path())
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(240), out).await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "finished");
+    assert!(last["nodes"].as_array().unwrap().iter().all(|n| n["kubelet"] == "v1.29.15"), "{last}");
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "shape: small\nversoin: v1.28.15\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubeladder"))
+        .args(["demo", "--scenario", &bad.display().to_string()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("versoin") && stderr.contains("line 2"), "{stderr}");
+}

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kubeladder_sim::{Scenario, SimCluster, SimConfig};
+use kubeladder_sim::{SimCluster, SimConfig};
 
 use crate::Outcome;
 use crate::args::{ApplyArgs, ClusterArgs, DemoArgs, RunArgs, StrategyArgs};
@@ -13,7 +13,10 @@ use crate::commands::{sim, upgrade};
 use crate::error::CliError;
 
 pub async fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
-    let scenario = Scenario::by_name(&args.scenario)?.with_version(args.from);
+    let mut scenario = sim::scenario_named(&args.scenario)?;
+    if let Some(from) = args.from {
+        scenario = scenario.with_version(from);
+    }
     let sim = SimCluster::start(SimConfig::new(scenario).with_speed(args.speed)).await?;
     let dir = std::env::temp_dir().join(format!("kubeladder-demo-{}", std::process::id()));
     let result = demo_in(&sim, &dir, args).await;
@@ -36,7 +39,7 @@ async fn demo_in(
         eprintln!(
             "Simulated kubeadm cluster ({}, {}) serving {} - upgrading it to {}\n",
             args.scenario,
-            args.from,
+            args.from.map_or_else(|| "its default version".to_owned(), |v| v.to_string()),
             sim.url(),
             args.to.resolve(
                 kubeladder_core::release::ReleaseData::embedded()?,

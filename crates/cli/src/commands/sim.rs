@@ -15,7 +15,7 @@ pub async fn serve(args: &SimServeArgs) -> Result<Outcome, CliError> {
             args.listen
         )));
     }
-    let mut scenario = Scenario::by_name(&args.scenario)?;
+    let mut scenario = scenario_named(&args.scenario)?;
     if let Some(version) = args.version {
         scenario = scenario.with_version(version);
     }
@@ -49,4 +49,13 @@ pub fn write_hosts_file(sim: &kubeladder_sim::RunningSim, path: &std::path::Path
     std::fs::write(&ca, sim.ca_pem())?;
     std::fs::write(path, sim.hosts_yaml(&ca))?;
     Ok(())
+}
+
+/// A built-in scenario (`small`, `ha`, `large:N[:P]`) or a scenario file (YAML).
+pub fn scenario_named(name: &str) -> Result<Scenario, CliError> {
+    let path = std::path::Path::new(name);
+    if path.is_file() {
+        return Ok(Scenario::from_file(path)?);
+    }
+    Ok(Scenario::by_name(name)?)
 }

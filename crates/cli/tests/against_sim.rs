@@ -262,3 +262,41 @@ async fn sim_serve_runs_as_its_own_process_until_sigterm() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cronjob_written_as_batch_v1beta1_blocks_the_hop_into_1_25_until_rewritten() {
+    let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 24, 17));
+    scenario.container_runtime = "containerd://1.6.20".to_owned();
+    let env = Env::start(scenario).await;
+    let (_, clean) = plan_json(&env, "1.25").await;
+    assert!(!checks(&clean).iter().any(|c| c.0 == "removed-api"), "{clean}");
+    // Written by a client that still used batch/v1beta1: the API stores it as batch/v1,
+    // but managedFields remember the version the manager used.
+    let cronjob = serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": "default",
+                     "managedFields": [{"manager": "old-operator", "operation": "Update",
+                                        "apiVersion": "batch/v1beta1", "fieldsType": "FieldsV1",
+                                        "fieldsV1": {"f:spec": {"f:schedule": {}}}}]},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "OnFailure", "containers": [{"name": "job", "image": "busybox"}]}}}}}
+    });
+    let file = env.dir.path().join("cronjob.json");
+    std::fs::write(&file, cronjob.to_string()).unwrap();
+    env.kubectl(&["create", "--validate=false", "-f", file.to_str().unwrap()]).await;
+    let (code, blocked) = plan_json(&env, "1.25").await;
+    assert_eq!(code, 3, "{blocked}");
+    let found = blocked["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "removed-api")
+        .expect("a removed-api finding");
+    assert_eq!(found["severity"], "BLOCKER");
+    assert!(found["message"].as_str().unwrap().contains("CronJob default/nightly"), "{found}");
+    assert!(found["message"].as_str().unwrap().contains("batch/v1beta1"), "{found}");
+    env.kubectl(&["delete", "cronjob", "nightly", "-n", "default"]).await;
+    let (_, fixed) = plan_json(&env, "1.25").await;
+    assert!(!checks(&fixed).iter().any(|c| c.0 == "removed-api"), "{fixed}");
+    env.sim.shutdown().await;
+}

@@ -69,6 +69,9 @@ pub const RESOURCES: &[ResourceDef] = &[
     def("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", true, &[], false),
     def("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", true, &["pdb"], true),
     def("batch", "v1", "Job", "jobs", "job", true, &[], true),
+    // Stored and served only (no controller creates Jobs from it): enough for what an
+    // upgrade reads - which API version wrote it (managedFields, last-applied).
+    def("batch", "v1", "CronJob", "cronjobs", "cronjob", true, &["cj"], true),
     def("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, &[], false),
 ];
 

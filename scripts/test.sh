@@ -21,5 +21,18 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# Debian's kubectl 1.20 (kubernetes-client) conflicts with the kubectl package, so it is
+# extracted, not installed; the simulator's tests run it from there.
+debian_kubectl=target/debian-kubernetes-client
+if [[ ! -x $debian_kubectl/usr/bin/kubectl ]]; then
+  mkdir -p target/debs
+  (cd target/debs && apt-get download -q kubernetes-client >/dev/null 2>&1) || {
+    echo "error: cannot download Debian's kubernetes-client (apt-get download); run apt-get update first" >&2
+    exit 2
+  }
+  dpkg-deb -x target/debs/kubernetes-client_*.deb "$debian_kubectl"
+fi
+export KUBELADDER_DEBIAN_KUBECTL="$PWD/$debian_kubectl/usr/bin/kubectl"
+
 cargo nextest run --workspace --locked --no-fail-fast "$@"
 cargo test --workspace --locked --doc

@@ -862,3 +862,29 @@ async fn demo_runs_a_scenario_file_and_refuses_a_malformed_one() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("versoin") && stderr.contains("line 2"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_uncordons_only_what_the_run_cordoned() {
+    let env = Env::start(Scenario::ha()).await;
+    env.cordon_foreign("worker-6");
+    // Crash the run while a worker it cordoned is being upgraded.
+    let args = apply_args(&env, "1.19", "follow", "2", "state");
+    let killed = env.kill_when(&args, |e| e["event"] == "node_cordoned" && e["node"] == "worker-1").await;
+    assert!(killed, "the run ended before cordoning worker-1");
+    let cordoned = |name: &str| cordoned(&env.sim.store().get("nodes", "", name).unwrap());
+    assert!(cordoned("worker-1"));
+    let abort = vec!["abort".to_owned(), "--state-dir".to_owned(), env.path("state").display().to_string()];
+    let (code, stdout, stderr) = env.run(&abort).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("worker-1"), "{stdout}");
+    assert!(!cordoned("worker-1"), "abort left worker-1 cordoned");
+    assert!(cordoned("worker-6"), "abort lifted a cordon it did not set");
+    assert!(env.sim.store().list("nodes", None).iter().filter(|n| cordoned(str_at(n, "/metadata/name"))).count() == 1);
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_kubeladder"))
+        .args(["status", "--state-dir", &env.path("state").display().to_string(), "-o", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["paused"], "aborted by the operator", "{status}");
+    assert_eq!(status["cordoned_by_this_run"], json!([]), "{status}");
+}

@@ -698,6 +698,18 @@ async fn failed_apply_without_rollback_then_restore_manifests_and_resume() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("not a kubeadm backup on cp-1"), "{stderr}");
     assert_eq!(format!("{before:?}"), format!("{:?}", env.sim.host_state("cp-1").unwrap()));
+    // A backup of another version (an old upgrade's, or another cluster's) is refused too.
+    let old = "/etc/kubernetes/tmp/kubeadm-backup-manifests-2020-01-02-03-04-05";
+    let manifest = "spec:\n  containers:\n  - image: k8s.gcr.io/kube-apiserver:v1.16.15\n";
+    let write = ["sh", "-c", "write", "kubeladder-write", manifest, &format!("{old}/kube-apiserver.yaml"), "600"];
+    let out = env.sim.exec("cp-1", &write.map(str::to_owned)).await.unwrap();
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let before = env.sim.host_state("cp-1").unwrap();
+    let (code, _, stderr) =
+        env.run(&recover_args(&env, &["recover", "node", "cp-1", "--restore-manifests", old, "--yes"])).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a backup of this upgrade"), "{stderr}");
+    assert_eq!(format!("{before:?}"), format!("{:?}", env.sim.host_state("cp-1").unwrap()));
     let (code, stdout, stderr) = env
         .run(&recover_args(
             &env,

@@ -360,6 +360,7 @@ async fn plan_recovery(
         }
         let apiserver = query(exec, &NodeOp::ReadFile { path: format!("{}/kube-apiserver.yaml", backup.path) }).await?;
         let expect_version = ops::manifest_image_version(&apiserver.stdout);
+        refuse_foreign_version(node, &backup.path, expect_version, &cluster.inventory)?;
         return Ok(Recovery {
             name: "restore-manifests",
             ops: NodeOp::restore_manifests(&backup.path, &pods, &stamp()),
@@ -369,6 +370,26 @@ async fn plan_recovery(
         });
     }
     plan_restore_etcd(args, cluster, exec, &backups).await
+}
+
+/// A manifests backup must come from the upgrade this cluster is in: its apiserver at most
+/// one minor from the cluster's version (`kubeadm-config`). An older backup (an earlier
+/// hop's, or another cluster's copied in) would put the node outside the skew policy.
+fn refuse_foreign_version(
+    node: &str,
+    backup: &str,
+    version: Option<KubeVersion>,
+    inventory: &kubeladder_kube::inventory::Inventory,
+) -> Result<(), CliError> {
+    let Some(version) = version else { return Ok(()) };
+    let cluster = inventory.cluster_version;
+    if version.minor().minors_until(cluster.minor()).unsigned_abs() > 1 {
+        return Err(usage(format!(
+            "{backup} on {node} holds kube-apiserver {version}, but the cluster is at {cluster}: it is not a backup of \
+             this upgrade; pick the backup of the failed step (`kubeladder recover list --node {node}`)"
+        )));
+    }
+    Ok(())
 }
 
 /// `--restore-etcd`: refused on a multi-member etcd unless the operator accepts the risk.

@@ -355,6 +355,10 @@ Examples:\n  kubeladder plan --to 1.23\n  kubeladder plan --to latest --workers 
 pub struct PlanArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Hosts file: also reach every node for what only the host knows (its package
+    /// repository; unreachable nodes are blockers). Read-only on the nodes too
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<std::path::PathBuf>,
     /// Target: a minor (newest patch), an exact version, or `latest`
     #[arg(long, value_name = "VERSION", default_value = "latest", value_parser = target)]
     pub to: Target,

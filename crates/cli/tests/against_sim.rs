@@ -300,3 +300,37 @@ async fn a_cronjob_written_as_batch_v1beta1_blocks_the_hop_into_1_25_until_rewri
     assert!(!checks(&fixed).iter().any(|c| c.0 == "removed-api"), "{fixed}");
     env.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_with_hosts_reports_the_legacy_repository_and_unreachable_nodes() {
+    let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 28, 15));
+    scenario.container_runtime = "containerd://1.7.20".to_owned();
+    let env = Env::start(scenario).await;
+    let ca = env.dir.path().join("hosts.yaml.ca.pem");
+    std::fs::write(&ca, env.sim.ca_pem()).unwrap();
+    let hosts = env.dir.path().join("hosts.yaml");
+    std::fs::write(&hosts, env.sim.hosts_yaml(&ca)).unwrap();
+    let legacy = |plan: &Value| checks(plan).iter().filter(|c| c.0 == "legacy-repository").count();
+    // Without hosts data the repository is unknown; with it, every node is on the legacy one.
+    let (_, without) = plan_json(&env, "1.29").await;
+    assert_eq!(legacy(&without), 0, "{without}");
+    let hosts_arg = hosts.display().to_string();
+    let (code, json, stderr) =
+        env.run(&["plan", "--to", "1.29", "--date", "2026-11-25", "-o", "json", "--hosts", &hosts_arg]).await;
+    let with: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}\n{stderr}"));
+    assert_eq!(legacy(&with), 3, "{with}");
+    assert_ne!(code, 3, "the legacy repository is a warning (kubeladder switches it), not a blocker: {with}");
+    // A node that cannot be reached is a blocker.
+    let broken = std::fs::read_to_string(&hosts).unwrap().replace(
+        "  - node: worker-2\n",
+        "  - node: worker-2\n    transport: ssh\n    port: 1\n    known_hosts: /dev/null\n",
+    );
+    let broken = broken.replacen("    address: 127.0.1.3\n", "    address: 127.0.0.1\n", 1);
+    std::fs::write(&hosts, broken).unwrap();
+    let (code, json, _) =
+        env.run(&["plan", "--to", "1.29", "--date", "2026-11-25", "-o", "json", "--hosts", &hosts_arg]).await;
+    assert_eq!(code, 3);
+    let blocked: Value = serde_json::from_str(&json).unwrap();
+    assert!(checks(&blocked).iter().any(|c| c.0 == "node-unreachable"), "{blocked}");
+    env.sim.shutdown().await;
+}

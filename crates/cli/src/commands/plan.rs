@@ -104,6 +104,53 @@ pub struct Inputs<'a> {
     pub path: &'a UpgradePath,
     pub strategy: WorkerStrategy,
     pub max_unavailable: MaxUnavailable,
+    /// The repository each node installs from, from hosts data (empty without `--hosts`).
+    pub repositories: &'a BTreeMap<String, kubeladder_core::package::Repository>,
+}
+
+/// Probe every node reachable through the hosts file: the repository it installs from,
+/// and a BLOCKER for each node that cannot be reached (an upgrade would stop there).
+async fn host_facts(
+    hosts: &std::path::Path,
+    inventory: &Inventory,
+) -> Result<(BTreeMap<String, kubeladder_core::package::Repository>, Vec<Finding>), CliError> {
+    use futures::StreamExt as _;
+    let (execs, pms) = crate::commands::upgrade::executors(Some(hosts), inventory)?;
+    let probes: Vec<(String, Result<kubeladder_node::probe::HostReport, kubeladder_node::NodeError>)> =
+        futures::stream::iter(execs.iter())
+            .map(|(node, exec)| async {
+                let report = kubeladder_node::probe::probe(
+                    exec.as_ref(),
+                    pms.get(node).copied(),
+                    std::time::Duration::from_secs(60),
+                )
+                .await;
+                (node.clone(), report)
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+    let mut repositories = BTreeMap::new();
+    let mut findings = Vec::new();
+    for (node, probe) in probes {
+        match probe {
+            Ok(report) => {
+                if let Some(r) = report.repository {
+                    repositories.insert(node, r);
+                }
+            }
+            Err(e) => findings.push(Finding {
+                check: "node-unreachable",
+                severity: Severity::Blocker,
+                hop_into: None,
+                subject: node.clone(),
+                message: e.to_string(),
+                fix: format!("make {node} reachable as the hosts file says (`kubeladder hosts check`)"),
+            }),
+        }
+    }
+    findings.sort_by(|a, b| a.subject.cmp(&b.subject));
+    Ok((repositories, findings))
 }
 
 pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
@@ -116,7 +163,11 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
     let workload = WorkloadView::read(&clients.api, upgrade_drain_options()).await?;
     let removed = removed_apis::scan(&clients.api, data, path.from.minor(), path.to.minor()).await?;
     let today = args.date.unwrap_or_else(crate::commands::versions::today);
-    let report = build(&Inputs {
+    let (repositories, host_findings) = match &args.hosts {
+        Some(hosts) => host_facts(hosts, &inventory).await?,
+        None => (BTreeMap::new(), Vec::new()),
+    };
+    let mut report = build(&Inputs {
         data,
         today,
         inventory: &inventory,
@@ -125,7 +176,10 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
         path: &path,
         strategy: args.strategy.workers.into(),
         max_unavailable: args.strategy.max_unavailable,
+        repositories: &repositories,
     });
+    report.blockers += host_findings.len();
+    report.findings.extend(host_findings);
     output::emit(args.output, &report, || render(&report))?;
     Ok(if report.blockers > 0 { Outcome::Blockers } else { Outcome::Ok })
 }
@@ -239,7 +293,7 @@ fn cluster_findings(
             name: n.name.clone(),
             container_runtime: n.container_runtime.clone(),
             cgroup_v1: None,
-            repository: None,
+            repository: i.repositories.get(&n.name).copied(),
             etcd: n.control_plane.as_ref().and_then(|c| c.etcd.clone()),
         })
         .collect();

@@ -191,6 +191,8 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
         path: &upgrade_path,
         strategy: args.strategy.workers.into(),
         max_unavailable: args.strategy.max_unavailable,
+        // `apply` reaches every node itself before it starts (preflight).
+        repositories: &BTreeMap::new(),
     });
     let summary = plan_summary(&plan, inventory, args.strategy.max_unavailable);
     if args.dry_run {

@@ -335,7 +335,13 @@ fn prepare_state_dir(dir: &Path) -> Result<(), CliError> {
 
 fn new_run_id() -> String {
     let now = jiff::Timestamp::now();
-    let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "kubeladder".to_owned());
+    // The machine's name, so that a refused second run can say where the first one runs.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "kubeladder".to_owned());
     format!("{host}-{}-{}", now.strftime("%Y%m%dT%H%M%SZ"), std::process::id())
 }
 

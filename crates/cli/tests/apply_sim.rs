@@ -641,6 +641,19 @@ fn apiserver_version(env: &Env, node: &str) -> Option<KubeVersion> {
         .and_then(|p| image_version(str_at(p, "/spec/containers/0/image")))
 }
 
+/// The apiserver version `node` reports once its kubelet has synced the manifests on disk
+/// (kubeadm's rollback only moves files; the mirror pod follows at the kubelet's next pass).
+/// Waits at most 10 s of real time for `want`, then returns what runs.
+async fn settled_apiserver_version(env: &Env, node: &str, want: KubeVersion) -> Option<KubeVersion> {
+    for _ in 0..200 {
+        if apiserver_version(env, node) == Some(want) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    apiserver_version(env, node)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_apply_with_kubeadm_rollback_then_rerun_and_resume() {
     let env = Env::start(Scenario::small()).await;
@@ -656,7 +669,8 @@ async fn failed_apply_with_kubeadm_rollback_then_rerun_and_resume() {
     let failed = events(&stdout).into_iter().find(|e| e["event"] == "failed").unwrap();
     assert_eq!(failed["step"], "kubeadm-upgrade-apply", "{failed}");
     // kubeadm rolled back: the node runs the old version, and the backup is listed.
-    assert_eq!(apiserver_version(&env, "cp-1"), Some(KubeVersion::new(1, 18, 20)));
+    let old = KubeVersion::new(1, 18, 20);
+    assert_eq!(settled_apiserver_version(&env, "cp-1", old).await, Some(old));
     let listing = recover_list(&env, "cp-1").await;
     assert!(listing["journal"][0].as_str().unwrap().contains("kubeadm-upgrade-apply FAILED"), "{listing}");
     env.sim.clear_faults();

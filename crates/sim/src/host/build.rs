@@ -86,10 +86,14 @@ impl Builder {
             }
             let admin = self.text(kubeconfig("kubernetes-admin", "https://127.0.1.1:6443"));
             put(&mut files, ADMIN_CONF, admin, 0o600);
+            // What `kubeadm init phase certs etcd-*` writes.
             for (name, mode) in [
                 ("ca.crt", 0o644),
+                ("ca.key", 0o600),
                 ("healthcheck-client.crt", 0o644),
                 ("healthcheck-client.key", 0o600),
+                ("peer.crt", 0o644),
+                ("peer.key", 0o600),
                 ("server.crt", 0o644),
                 ("server.key", 0o600),
             ] {

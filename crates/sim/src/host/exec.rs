@@ -76,6 +76,7 @@ fn dispatch(inner: &mut StoreInner, node: &str, program: &str, args: &[String]) 
         "rm" => (shell::rm(host, args), quick),
         "chmod" => (shell::chmod(host, args), quick),
         "cmp" => (shell::cmp(host, args), quick),
+        "du" => (shell::du(&host.files, args), quick),
         "true" => (CommandOutput::default(), 0.0),
         "false" => (CommandOutput::fail(1, ""), 0.0),
         "apt-get" if apt_host => apt::apt_get(host, args, &timings),

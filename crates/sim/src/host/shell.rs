@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::files::{FsError, base_name, normalize, parent};
+use super::files::{Files, FsError, base_name, normalize, parent};
 use super::repo::keyring_text;
 use super::{CommandOutput, Host, PackageManager};
 
@@ -281,6 +281,29 @@ pub(crate) fn chmod(host: &mut Host, args: &[String]) -> CommandOutput {
     out
 }
 
+/// `du -sb [--] PATH...`: the apparent size in bytes of each path (its files' contents;
+/// directories themselves count nothing here, where a real file system adds their blocks).
+pub(crate) fn du(files: &Files, args: &[String]) -> CommandOutput {
+    let (flags, paths) = match options(args, "sb", &["summarize", "bytes"]) {
+        Ok(parsed) => parsed,
+        Err(message) => return bad_option("du", &message),
+    };
+    let has = |short: &str, long: &str| flags.iter().any(|f| f == short || f == long);
+    if !(has("s", "summarize") && has("b", "bytes")) {
+        return bad_option("du", "the simulated du prints summaries in bytes only: du -sb PATH...");
+    }
+    let mut out = CommandOutput::default();
+    for path in paths {
+        if !files.exists(path) {
+            out.fail_with(1, format!("du: cannot access '{path}': No such file or directory\n"));
+            continue;
+        }
+        let bytes: usize = files.files_under(path).iter().map(|(_, data)| data.content.len()).sum();
+        out.stdout.push_str(&format!("{bytes}\t{path}\n"));
+    }
+    out
+}
+
 /// `cmp [-s] [--] A B`: 0 when equal, 1 when they differ, 2 on trouble.
 pub(crate) fn cmp(host: &Host, args: &[String]) -> CommandOutput {
     let (flags, operands) = match options(args, "s", &["silent", "quiet"]) {
@@ -465,6 +488,19 @@ mod tests {
         assert_eq!(command, argv(&["apt-get", "update"]));
         assert!(split_env(&argv(&["env", "-z", "x"])).is_err());
         assert_eq!(program_name("/usr/bin/kubeadm"), "kubeadm");
+    }
+
+    #[test]
+    fn du_sums_the_files_below_a_path() {
+        let mut files = Files::default();
+        files.write_all("/var/lib/x/a", "12345".into(), 0o600, 0.0).unwrap();
+        files.write_all("/var/lib/x/d/b", "678".into(), 0o600, 0.0).unwrap();
+        let out = du(&files, &argv(&["-sb", "--", "/var/lib/x", "/var/lib/x/a"]));
+        assert_eq!((out.exit_code, out.stdout.as_str()), (0, "8\t/var/lib/x\n5\t/var/lib/x/a\n"));
+        let missing = du(&files, &argv(&["-sb", "/nope"]));
+        assert_eq!(missing.exit_code, 1);
+        assert!(missing.stderr.contains("cannot access '/nope'"));
+        assert_eq!(du(&files, &argv(&["-h", "/var/lib/x"])).exit_code, 2);
     }
 
     #[test]

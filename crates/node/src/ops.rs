@@ -291,6 +291,10 @@ pub enum NodeOp {
     ReadFile {
         path: String,
     },
+    /// The apparent size in bytes of a file or directory tree (`du -sb`).
+    DiskUsage {
+        path: String,
+    },
     /// Write `contents` to `path` atomically (temporary file, then rename) with `mode`.
     WriteFile {
         path: String,
@@ -456,6 +460,7 @@ impl NodeOp {
             | Self::RestoreEtcd { .. } => recovery::render(self),
             Self::ListDir { path } => vec![argv(&["ls", "-1", "--", path])],
             Self::ReadFile { path } => vec![argv(&["cat", "--", path])],
+            Self::DiskUsage { path } => vec![argv(&["du", "-sb", "--", path])],
             Self::WriteFile { path, contents, mode } => vec![write_file_argv(path, contents, *mode)],
         }
     }
@@ -732,6 +737,20 @@ pub struct Backup {
     pub path: String,
 }
 
+/// The byte count `du -sb PATH` printed (`12345<TAB>PATH`).
+pub fn parse_disk_usage(output: &CommandOutput) -> Result<u64, NodeError> {
+    let bad = |reason: String| NodeError::Output { command: "du -sb".to_owned(), reason };
+    if output.exit_code != 0 {
+        return Err(bad(format!("exit code {}: {}", output.exit_code, output.stderr.trim())));
+    }
+    output
+        .stdout
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| bad(format!("no byte count in {:?}", output.stdout.trim())))
+}
+
 /// Parse the output of [`NodeOp::ListBackups`], oldest first. A missing directory means no backup.
 pub fn parse_backups(output: &CommandOutput) -> Result<Vec<Backup>, NodeError> {
     if output.exit_code != 0 {
@@ -809,6 +828,7 @@ impl fmt::Display for NodeOp {
             }
             Self::ListDir { path } => write!(f, "list {path}"),
             Self::ReadFile { path } => write!(f, "read {path}"),
+            Self::DiskUsage { path } => write!(f, "size of {path}"),
             Self::WriteFile { path, .. } => write!(f, "write {path}"),
         }
     }
@@ -872,6 +892,7 @@ mod tests {
             ),
             NodeOp::ListDir { path: "/etc/kubernetes/tmp/kubeadm-backup-manifests-2024-01-02-03-04-05".into() },
             NodeOp::ReadFile { path: "/etc/kubernetes/manifests/kube-apiserver.yaml".into() },
+            NodeOp::DiskUsage { path: "/etc/kubernetes/tmp/kubeadm-backup-etcd-2024-01-02-03-04-05".into() },
         ]
     }
 
@@ -1050,6 +1071,15 @@ mod tests {
         let half = out(0, "/var/lib/etcd-kubeladder-aside-2024-01-02-03-04-05\n/var/lib/etcd.kubeladder-restoring\n");
         assert!(!restore.is_done(pm, &half).unwrap());
         assert!(!restore.is_done(pm, &out(2, "/var/lib/etcd/member\n")).unwrap(), "not restored yet");
+    }
+
+    #[test]
+    fn parses_disk_usage_and_refuses_what_is_not_a_count() {
+        assert_eq!(parse_disk_usage(&out(0, "20480\t/var/lib/etcd\n")).unwrap(), 20480);
+        assert!(parse_disk_usage(&out(0, "")).is_err());
+        assert!(parse_disk_usage(&out(0, "du: oops\n")).is_err());
+        let missing = CommandOutput { exit_code: 1, stdout: String::new(), stderr: "du: cannot access".into() };
+        assert!(parse_disk_usage(&missing).unwrap_err().to_string().contains("cannot access"));
     }
 
     #[test]

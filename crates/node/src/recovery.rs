@@ -75,6 +75,20 @@ pub fn manifests_in(listing: &CommandOutput) -> Vec<StaticPod> {
     StaticPod::ALL.into_iter().filter(|pod| names.contains(&pod.file().as_str())).collect()
 }
 
+/// Where kubeadm keeps the etcd member's certificates.
+pub const ETCD_PKI_DIR: &str = "/etc/kubernetes/pki/etcd";
+/// The files an etcd member started by kubeadm's manifest needs to serve (its
+/// `--trusted-ca-file`, `--cert-file`/`--key-file`, `--peer-cert-file`/`--peer-key-file`).
+pub const ETCD_MEMBER_CERTS: [&str; 5] = ["ca.crt", "server.crt", "server.key", "peer.crt", "peer.key"];
+
+/// The member certificates a listing of [`ETCD_PKI_DIR`] lacks (all of them when the
+/// directory could not be listed): a restored member would not start without them.
+pub fn missing_etcd_certs(listing: &CommandOutput) -> Vec<&'static str> {
+    let names: Vec<&str> =
+        if listing.exit_code == 0 { listing.stdout.lines().map(str::trim).collect() } else { Vec::new() };
+    ETCD_MEMBER_CERTS.into_iter().filter(|c| !names.contains(c)).collect()
+}
+
 /// Which etcd tool restores snapshots: `etcdctl` up to etcd 3.4, `etcdutl` from 3.5
 /// (`etcdctl snapshot restore` is deprecated there and gone in 3.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,6 +288,16 @@ mod tests {
         assert_eq!(RestoreTool::for_etcd("v3.4.23"), RestoreTool::Etcdctl);
         assert_eq!(RestoreTool::for_etcd("3.5.21-0"), RestoreTool::Etcdutl);
         assert_eq!(RestoreTool::for_etcd("3.6.4-0"), RestoreTool::Etcdutl);
+    }
+
+    #[test]
+    fn names_the_missing_etcd_member_certificates() {
+        let listing =
+            |code: i32, stdout: &str| CommandOutput { exit_code: code, stdout: stdout.into(), stderr: String::new() };
+        let all = "ca.crt\nca.key\nhealthcheck-client.crt\nhealthcheck-client.key\npeer.crt\npeer.key\nserver.crt\nserver.key\n";
+        assert!(missing_etcd_certs(&listing(0, all)).is_empty());
+        assert_eq!(missing_etcd_certs(&listing(0, &all.replace("server.key\n", ""))), ["server.key"]);
+        assert_eq!(missing_etcd_certs(&listing(2, "")), ETCD_MEMBER_CERTS);
     }
 
     #[test]

@@ -222,6 +222,10 @@ async fn etcd_restores_from_a_snapshot_and_from_kubeadms_data_copy() {
     start_etcd(&exec, &mut etcd).await;
     etcd.put("/registry/kubeladder", "after-kubeadms-backup");
     stop_etcd(&exec, &mut etcd).await;
+    // `recover list` shows the backup's size with real `du -sb`: at least the bbolt file.
+    let usage = query(&exec, &NodeOp::DiskUsage { path: backup.to_owned() }, APT, T).await.unwrap();
+    let db = std::fs::metadata(k8s.join("tmp/kubeadm-backup-etcd-2024-05-01-12-00-00/etcd/member/snap/db")).unwrap();
+    assert!(ops::parse_disk_usage(&usage).unwrap() >= db.len(), "{usage:?}");
     let data = recovery::kubeadm_etcd_backup_data(backup, data_dir);
     assert!(host.dir.join("kubernetes/tmp/kubeadm-backup-etcd-2024-05-01-12-00-00/etcd/member").exists(), "{data}");
     let from_copy = restore(EtcdSource::DataCopy { path: data }, "2024-05-01-12-10-00");

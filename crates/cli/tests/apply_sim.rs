@@ -745,7 +745,24 @@ async fn etcd_restores_from_kubeadm_backup_and_from_snapshot_on_a_single_member(
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     let listing = recover_list(&env, "cp-1").await;
     let etcd_backup = backup_path(&listing, "etcd");
+    let etcd_entry = listing["backups"].as_array().unwrap().iter().find(|b| b["path"] == etcd_backup.as_str()).unwrap();
+    assert!(etcd_entry["bytes"].as_u64().is_some_and(|b| b > 0), "the etcd backup's size is listed: {listing}");
     let snapshot = listing["snapshots"][0].as_str().expect("the run's etcd snapshot").to_owned();
+    // Missing member certificates: refused before anything moves.
+    let sim = &env.sim;
+    let exec = |argv: &[&str]| {
+        let argv: Vec<String> = argv.iter().map(|a| (*a).to_owned()).collect();
+        async move { sim.exec("cp-1", &argv).await.unwrap() }
+    };
+    let key = "/etc/kubernetes/pki/etcd/server.key";
+    assert_eq!(exec(&["mv", "--", key, "/etc/kubernetes/pki/etcd-server.key.aside"]).await.exit_code, 0);
+    let before = env.sim.host_state("cp-1").unwrap();
+    let (code, _, stderr) =
+        env.run(&recover_args(&env, &["recover", "node", "cp-1", "--restore-etcd", &etcd_backup, "--yes"])).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("lacks the etcd certificates") && stderr.contains("server.key"), "{stderr}");
+    assert_eq!(format!("{before:?}"), format!("{:?}", env.sim.host_state("cp-1").unwrap()));
+    assert_eq!(exec(&["mv", "--", "/etc/kubernetes/pki/etcd-server.key.aside", key]).await.exit_code, 0);
     for source in [etcd_backup, snapshot] {
         env.sim.add_fault(kubeladder_sim::Fault::CorruptEtcd { node: "cp-1".to_owned() }).unwrap();
         // The corruption is visible before the recovery: etcd on cp-1 is not Ready.

@@ -48,6 +48,25 @@ struct BackupView {
     path: String,
     /// Manifests backups: the components it holds.
     holds: Vec<String>,
+    /// Etcd backups: the size of the data copy (`du -sb`), when the node could say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+}
+
+/// A byte count as `du -h` would print it, in binary units (`12.3 MiB`).
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 fn usage(text: impl Into<String>) -> CliError {
@@ -74,13 +93,14 @@ async fn backups_of(exec: &dyn Executor) -> Result<Vec<BackupView>, CliError> {
     let list = query(exec, &NodeOp::ListBackups).await?;
     let mut out = Vec::new();
     for Backup { kind, timestamp, path } in ops::parse_backups(&list)? {
-        let holds = if kind == BackupKind::Manifests {
+        let (holds, bytes) = if kind == BackupKind::Manifests {
             let listing = query(exec, &NodeOp::ListDir { path: path.clone() }).await?;
-            recovery::manifests_in(&listing).iter().map(|p| p.name().to_owned()).collect()
+            (recovery::manifests_in(&listing).iter().map(|p| p.name().to_owned()).collect(), None)
         } else {
-            vec!["etcd data".to_owned()]
+            let usage = query(exec, &NodeOp::DiskUsage { path: path.clone() }).await?;
+            (vec!["etcd data".to_owned()], ops::parse_disk_usage(&usage).ok())
         };
-        out.push(BackupView { kind, timestamp, path, holds });
+        out.push(BackupView { kind, timestamp, path, holds, bytes });
     }
     Ok(out)
 }
@@ -186,12 +206,11 @@ fn render_list(report: &[NodeBackups]) -> String {
             .backups
             .iter()
             .map(|b| {
-                vec![
-                    format!("kubeadm {:?}", b.kind).to_lowercase(),
-                    b.timestamp.clone(),
-                    b.holds.join(","),
-                    b.path.clone(),
-                ]
+                let holds = match b.bytes {
+                    Some(bytes) => format!("{} ({})", b.holds.join(","), human_bytes(bytes)),
+                    None => b.holds.join(","),
+                };
+                vec![format!("kubeadm {:?}", b.kind).to_lowercase(), b.timestamp.clone(), holds, b.path.clone()]
             })
             .collect();
         rows.extend(
@@ -224,8 +243,11 @@ struct Recovery {
     expect_etcd: bool,
 }
 
+/// The suffix of what a recovery keeps aside. Milliseconds included: the operations' done
+/// checks look for the aside path, so two recoveries within one second must not share it.
 fn stamp() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%d-%H-%M-%S").to_string()
+    let now = jiff::Timestamp::now();
+    format!("{}-{:03}", now.strftime("%Y-%m-%d-%H-%M-%S"), now.subsec_millisecond())
 }
 
 /// `kubeladder recover node N ...`.
@@ -410,6 +432,17 @@ async fn plan_restore_etcd(
              know every other member is gone"
         )));
     }
+    let pki = query(exec, &NodeOp::ListDir { path: recovery::ETCD_PKI_DIR.to_owned() }).await?;
+    let missing = recovery::missing_etcd_certs(&pki);
+    if !missing.is_empty() {
+        return Err(usage(format!(
+            "{node} lacks the etcd certificates a restored member needs to start ({} in {}); restore \
+             /etc/kubernetes/pki from your backup, or renew them with `kubeadm init phase certs etcd-server` \
+             and `etcd-peer`, then retry",
+            missing.join(", "),
+            recovery::ETCD_PKI_DIR
+        )));
+    }
     let info = cluster.inventory.nodes.iter().find(|n| n.name == node);
     let ip = info.and_then(|n| n.internal_ip.clone()).ok_or_else(|| usage(format!("{node} has no InternalIP")))?;
     let etcd_tag = info.and_then(|n| n.control_plane.as_ref()).and_then(|c| c.etcd.clone()).unwrap_or_default();
@@ -501,7 +534,15 @@ fn reopen_journal(dir: &std::path::Path, cluster_uid: &str, node: &str, action: 
 
 #[cfg(test)]
 mod tests {
-    use super::image_tag;
+    use super::{human_bytes, image_tag};
+
+    #[test]
+    fn sizes_read_like_du_h() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(2048), "2.0 KiB");
+        assert_eq!(human_bytes(12_897_485), "12.3 MiB");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
+    }
 
     #[test]
     fn reads_image_tags_from_manifests() {

@@ -62,7 +62,8 @@ pub struct Forecast {
 /// Replay `plan` with the window: `candidates` are every worker's pods (the same each hop),
 /// `base` the observed window (limit, budget room, free capacity).
 pub fn forecast(plan: &Plan, roles: &BTreeMap<String, Role>, candidates: &[Candidate], base: &WindowState) -> Forecast {
-    let pods_of = |node: &str| candidates.iter().find(|c| c.node == node).map_or(0, |c| c.pods.len());
+    let by_node: BTreeMap<&str, &Candidate> = candidates.iter().map(|c| (c.node.as_str(), c)).collect();
+    let pods_of = |node: &str| by_node.get(node).map_or(0, |c| c.pods.len());
     let role_of = |node: &str| roles.get(node).copied().unwrap_or(Role::Worker);
     let lane_time =
         |steps: &[Step]| -> u64 { steps.iter().map(|s| estimate(s, role_of(&s.node), pods_of(&s.node))).sum() };
@@ -71,79 +72,118 @@ pub fn forecast(plan: &Plan, roles: &BTreeMap<String, Role>, candidates: &[Candi
     let mut lower_bound = 0u64;
     let mut stuck = BTreeSet::new();
     for (hop_index, hop) in plan.hops.iter().enumerate() {
+        // The observed window, kept up to date as lanes start and end (not rebuilt per event).
+        let mut state = base.clone();
+        let mut in_use: BTreeMap<&str, u32> = BTreeMap::new();
         for lane in &hop.catch_up {
             clock += lane_time(&lane.steps);
         }
         let serial = lane_time(&hop.steps);
         clock += serial;
-        lower_bound += serial + hop.workers.iter().map(|l| lane_time(&l.steps)).max().unwrap_or(0);
+        let durations: BTreeMap<&str, u64> =
+            hop.workers.iter().map(|l| (l.node.as_str(), lane_time(&l.steps))).collect();
+        lower_bound += serial + durations.values().copied().max().unwrap_or(0);
         // Event simulation: lanes finish at known times; admit whenever one finishes.
-        let mut pending: Vec<&str> = hop.workers.iter().map(|l| l.node.as_str()).collect();
-        let mut running: Vec<(u64, String)> = Vec::new();
+        // Workers with no pods to move have no candidate entry: they wait for the window only.
+        let podless: Vec<Candidate> = hop
+            .workers
+            .iter()
+            .filter(|l| !by_node.contains_key(l.node.as_str()))
+            .map(|l| Candidate { node: l.node.clone(), pods: vec![] })
+            .collect();
+        let mut podless_iter = podless.iter();
+        // In lane order, resolved once: each event walks this list, so no lookups in it.
+        let mut pending: Vec<&Candidate> = hop
+            .workers
+            .iter()
+            .filter_map(|l| by_node.get(l.node.as_str()).copied().or_else(|| podless_iter.next()))
+            .collect();
+        // How many pending workers are unavailable already (cordoned by others, NotReady).
+        let mut pending_down = pending.iter().filter(|c| base.unavailable.contains(&c.node)).count();
+        let mut running: Vec<(u64, &str)> = Vec::new();
         let mut now = clock;
         let mut guard = 0;
         while !pending.is_empty() && guard <= hop.workers.len() * 2 + 2 {
             guard += 1;
-            let mut state = base.clone();
-            state.unavailable.extend(running.iter().map(|(_, n)| n.clone()));
-            // Budgets used by running lanes are still in use.
-            for (_, node) in &running {
-                if let Some(c) = candidates.iter().find(|c| &c.node == node) {
-                    for b in c.pods.iter().flat_map(|p| p.budgets.iter()) {
-                        if let Some(room) = state.budget_room.get_mut(b) {
-                            *room = room.saturating_sub(1);
-                        }
-                    }
+            // Pending workers already unavailable can join a full window; when there are
+            // none, nothing after the point where the window fills can be admitted.
+            let can_skip_full = pending_down > 0;
+            let mut admitter = window::Admitter::new(&state);
+            let mut admitted = Vec::new();
+            for candidate in pending.iter().copied() {
+                if admitter.is_full() && !can_skip_full {
+                    break;
+                }
+                if admitter.offer(candidate).is_ok() {
+                    admitted.push(candidate.node.clone());
                 }
             }
-            let wanted: Vec<Candidate> = pending
-                .iter()
-                .map(|n| {
-                    candidates
-                        .iter()
-                        .find(|c| c.node == *n)
-                        .cloned()
-                        .unwrap_or(Candidate { node: (*n).to_owned(), pods: vec![] })
-                })
-                .collect();
-            let admitted = window::admit(&state, &wanted).admitted;
             if !admitted.is_empty() {
-                let lanes: Vec<_> = hop.workers.iter().filter(|l| admitted.contains(&l.node)).collect();
                 let mut budgets: BTreeSet<String> = BTreeSet::new();
                 let mut pods_moved = 0;
+                for c in admitted.iter().filter_map(|n| by_node.get(n.as_str())) {
+                    pods_moved += c.pods.len();
+                    budgets.extend(c.pods.iter().flat_map(|p| p.budgets.iter().cloned()));
+                }
                 for node in &admitted {
-                    if let Some(c) = candidates.iter().find(|c| &c.node == node) {
-                        pods_moved += c.pods.len();
-                        budgets.extend(c.pods.iter().flat_map(|p| p.budgets.iter().cloned()));
+                    if let Some((name, time)) = durations.get_key_value(node.as_str()) {
+                        running.push((now + time, name));
+                        occupy(&mut state, base, &mut in_use, name, by_node.get(name).copied(), true);
                     }
                 }
+                pending_down -= admitted.iter().filter(|n| base.unavailable.contains(*n)).count();
+                let admitted_set: BTreeSet<&str> = admitted.iter().map(String::as_str).collect();
+                pending.retain(|c| !admitted_set.contains(c.node.as_str()));
                 waves.push(Wave {
                     hop: hop_index,
                     start_s: now,
-                    nodes: admitted.clone(),
+                    nodes: admitted,
                     pods_moved,
                     budgets: budgets.into_iter().collect(),
                 });
-                for lane in lanes {
-                    running.push((now + lane_time(&lane.steps), lane.node.clone()));
-                }
-                pending.retain(|n| !admitted.iter().any(|a| a == n));
             }
             // Advance to the next lane end.
-            running.sort();
+            running.sort_unstable();
             if running.is_empty() {
                 break;
             }
             // Every lane that ends at the earliest end time frees its slot at once.
             let end = running[0].0;
-            running.retain(|(t, _)| *t > end);
+            let ended = running.iter().take_while(|(t, _)| *t == end).count();
+            for (_, node) in running.drain(..ended) {
+                occupy(&mut state, base, &mut in_use, node, by_node.get(node).copied(), false);
+            }
             now = now.max(end);
         }
-        stuck.extend(pending.iter().map(|n| (*n).to_owned()));
+        stuck.extend(pending.iter().map(|c| c.node.clone()));
         let last_end = running.iter().map(|(t, _)| *t).max().unwrap_or(now);
         clock = clock.max(now).max(last_end);
     }
     Forecast { waves, total_s: clock, lower_bound_s: lower_bound, stuck: stuck.into_iter().collect() }
+}
+
+/// A lane on `node` starts (`true`) or ends: the node is unavailable while it runs (unless
+/// it already was), and each of its pods takes one disruption from its budgets' room.
+fn occupy<'a>(
+    state: &mut WindowState,
+    base: &WindowState,
+    in_use: &mut BTreeMap<&'a str, u32>,
+    node: &str,
+    candidate: Option<&'a Candidate>,
+    starting: bool,
+) {
+    if starting {
+        state.unavailable.insert(node.to_owned());
+    } else if !base.unavailable.contains(node) {
+        state.unavailable.remove(node);
+    }
+    for budget in candidate.into_iter().flat_map(|c| &c.pods).flat_map(|p| &p.budgets) {
+        let used = in_use.entry(budget.as_str()).or_default();
+        *used = if starting { *used + 1 } else { used.saturating_sub(1) };
+        if let (Some(room), Some(observed)) = (state.budget_room.get_mut(budget), base.budget_room.get(budget)) {
+            *room = observed.saturating_sub(*used);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -189,6 +229,116 @@ mod tests {
         assert_eq!(three.waves.len(), 2);
         assert!(three.waves.iter().all(|w| w.nodes.len() == 3 && w.budgets == ["app/pdb"]));
         assert!(one.stuck.is_empty());
+    }
+
+    /// The forecast as first written: the window rebuilt from `base` and the running lanes
+    /// at every event, candidates found by scanning. Slow (cubic in the workers), obviously
+    /// right; the real one must agree with it.
+    fn reference(
+        plan: &Plan,
+        roles: &BTreeMap<String, Role>,
+        candidates: &[Candidate],
+        base: &WindowState,
+    ) -> Forecast {
+        let find = |node: &str| candidates.iter().find(|c| c.node == node);
+        let lane_time = |steps: &[Step]| -> u64 {
+            steps
+                .iter()
+                .map(|s| {
+                    let role = roles.get(&s.node).copied().unwrap_or(Role::Worker);
+                    estimate(s, role, find(&s.node).map_or(0, |c| c.pods.len()))
+                })
+                .sum()
+        };
+        let (mut clock, mut lower_bound, mut waves, mut stuck) = (0u64, 0u64, Vec::new(), BTreeSet::new());
+        for (hop_index, hop) in plan.hops.iter().enumerate() {
+            clock += hop.catch_up.iter().map(|l| lane_time(&l.steps)).sum::<u64>();
+            let serial = lane_time(&hop.steps);
+            clock += serial;
+            lower_bound += serial + hop.workers.iter().map(|l| lane_time(&l.steps)).max().unwrap_or(0);
+            let mut pending: Vec<&str> = hop.workers.iter().map(|l| l.node.as_str()).collect();
+            let mut running: Vec<(u64, String)> = Vec::new();
+            let mut now = clock;
+            for _ in 0..=hop.workers.len() * 2 + 2 {
+                if pending.is_empty() {
+                    break;
+                }
+                let mut state = base.clone();
+                state.unavailable.extend(running.iter().map(|(_, n)| n.clone()));
+                for b in running.iter().filter_map(|(_, n)| find(n)).flat_map(|c| &c.pods).flat_map(|p| &p.budgets) {
+                    if let Some(room) = state.budget_room.get_mut(b) {
+                        *room = room.saturating_sub(1);
+                    }
+                }
+                let wanted: Vec<Candidate> = pending
+                    .iter()
+                    .map(|n| find(n).cloned().unwrap_or(Candidate { node: (*n).to_owned(), pods: vec![] }))
+                    .collect();
+                let admitted = window::admit(&state, &wanted).admitted;
+                if !admitted.is_empty() {
+                    let moved: Vec<&Candidate> = admitted.iter().filter_map(|n| find(n)).collect();
+                    let budgets: BTreeSet<String> =
+                        moved.iter().flat_map(|c| &c.pods).flat_map(|p| p.budgets.iter().cloned()).collect();
+                    for lane in hop.workers.iter().filter(|l| admitted.contains(&l.node)) {
+                        running.push((now + lane_time(&lane.steps), lane.node.clone()));
+                    }
+                    pending.retain(|n| !admitted.iter().any(|a| a == n));
+                    waves.push(Wave {
+                        hop: hop_index,
+                        start_s: now,
+                        pods_moved: moved.iter().map(|c| c.pods.len()).sum(),
+                        nodes: admitted,
+                        budgets: budgets.into_iter().collect(),
+                    });
+                }
+                running.sort();
+                let Some(end) = running.first().map(|(t, _)| *t) else { break };
+                running.retain(|(t, _)| *t > end);
+                now = now.max(end);
+            }
+            stuck.extend(pending.iter().map(|n| (*n).to_owned()));
+            clock = clock.max(now).max(running.iter().map(|(t, _)| *t).max().unwrap_or(now));
+        }
+        Forecast { waves, total_s: clock, lower_bound_s: lower_bound, stuck: stuck.into_iter().collect() }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_the_reference_replay(
+            workers in 1usize..9,
+            limit in 1usize..4,
+            rooms in proptest::collection::vec(0u32..3, 2),
+            pods in proptest::collection::vec((0usize..9, 0usize..3, 100u64..3000), 0..20),
+            free in proptest::collection::vec(500u64..5000, 9),
+            cordoned in proptest::option::of(1usize..9),
+        ) {
+            let (p, roles, _, mut base) = setup(workers, limit);
+            let mut candidates: Vec<Candidate> = Vec::new();
+            for (i, (node, budget, cpu)) in pods.iter().enumerate() {
+                let node = format!("worker-{}", node % workers + 1);
+                let pod = PodDemand {
+                    name: format!("app/p{i}"),
+                    requests: Resources { cpu_millis: *cpu, memory_bytes: cpu << 20 },
+                    // Budget 2 is not observed at all: its pods always wait.
+                    budgets: vec![format!("app/pdb-{budget}")],
+                };
+                match candidates.iter_mut().find(|c| c.node == node) {
+                    Some(c) => c.pods.push(pod),
+                    None => candidates.push(Candidate { node, pods: vec![pod] }),
+                }
+            }
+            base.budget_room = rooms.iter().enumerate().map(|(i, r)| (format!("app/pdb-{i}"), *r)).collect();
+            base.free = (1..=workers).map(|i| (format!("worker-{i}"), Resources { cpu_millis: free[i - 1], memory_bytes: free[i - 1] << 20 })).collect();
+            if let Some(c) = cordoned.filter(|c| *c <= workers) {
+                base.unavailable.insert(format!("worker-{c}"));
+            }
+            let fast = forecast(&p, &roles, &candidates, &base);
+            let slow = reference(&p, &roles, &candidates, &base);
+            proptest::prop_assert_eq!(fast.total_s, slow.total_s);
+            proptest::prop_assert_eq!(fast.stuck, slow.stuck);
+            proptest::prop_assert_eq!(fast.lower_bound_s, slow.lower_bound_s);
+            proptest::prop_assert_eq!(format!("{:?}", fast.waves), format!("{:?}", slow.waves));
+        }
     }
 
     #[test]

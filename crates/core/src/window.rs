@@ -82,6 +82,13 @@ impl Resources {
         self.cpu_millis <= free.cpu_millis && self.memory_bytes <= free.memory_bytes
     }
 
+    fn plus(self, other: Self) -> Self {
+        Self {
+            cpu_millis: self.cpu_millis.saturating_add(other.cpu_millis),
+            memory_bytes: self.memory_bytes.saturating_add(other.memory_bytes),
+        }
+    }
+
     fn minus(self, other: Self) -> Self {
         Self {
             cpu_millis: self.cpu_millis.saturating_sub(other.cpu_millis),
@@ -150,58 +157,97 @@ pub struct Admission {
 /// Admit candidates in order while the window, the budgets and the capacity allow.
 /// A candidate that must wait does not block the ones after it: a later worker may touch
 /// no budget, or may already be unavailable (and so fit a full window).
-pub fn admit(state: &WindowState, candidates: &[Candidate]) -> Admission {
+pub fn admit<'a>(state: &WindowState, candidates: impl IntoIterator<Item = &'a Candidate>) -> Admission {
+    let mut admitter = Admitter::new(state);
     let mut out = Admission::default();
-    let mut unavailable = state.unavailable.clone();
-    let mut room = state.budget_room.clone();
-    let mut free = state.free.clone();
     for candidate in candidates {
-        // Draining a node that is already unavailable makes nothing more unavailable.
-        let adds_one = !unavailable.contains(&candidate.node);
-        if adds_one && unavailable.len() >= state.limit {
-            out.waiting.push(Wait::MaxUnavailable { limit: state.limit, unavailable: unavailable.len() });
-            continue;
+        match admitter.offer(candidate) {
+            Ok(()) => out.admitted.push(candidate.node.clone()),
+            Err(wait) => out.waiting.push(wait),
         }
-        if let Some(budget) =
-            candidate.pods.iter().flat_map(|p| p.budgets.iter()).find(|b| room.get(*b).copied().unwrap_or(0) == 0)
-        {
-            out.waiting.push(Wait::Budget { node: candidate.node.clone(), budget: budget.clone() });
-            continue;
-        }
-        // Place the pods, largest first, on nodes that stay available.
-        let mut trial = free.clone();
-        trial.remove(&candidate.node);
-        for node in &unavailable {
-            trial.remove(node);
-        }
-        let mut pods: Vec<&PodDemand> = candidate.pods.iter().collect();
-        pods.sort_by(|a, b| b.requests.cpu_millis.cmp(&a.requests.cpu_millis).then(a.name.cmp(&b.name)));
-        let mut misfit = None;
-        for pod in pods {
-            if let Some((_, f)) = trial.iter_mut().find(|(_, f)| pod.requests.fits_in(**f)) {
-                *f = f.minus(pod.requests);
-            } else {
-                misfit = Some(pod.name.clone());
-                break;
-            }
-        }
-        if let Some(pod) = misfit {
-            out.waiting.push(Wait::Capacity { node: candidate.node.clone(), pod });
-            continue;
-        }
-        for pod in &candidate.pods {
-            for budget in &pod.budgets {
-                if let Some(r) = room.get_mut(budget) {
-                    *r = r.saturating_sub(1);
-                }
-            }
-        }
-        // The pods now occupy `trial`; the drained node and the unavailable ones are out of it.
-        free = trial;
-        unavailable.insert(candidate.node.clone());
-        out.admitted.push(candidate.node.clone());
     }
     out
+}
+
+/// [`admit`] one candidate at a time, for a caller that can stop early (the forecast stops
+/// once the window is full and no later candidate is already unavailable).
+#[derive(Debug)]
+pub struct Admitter<'a> {
+    state: &'a WindowState,
+    unavailable: BTreeSet<&'a str>,
+    /// Disruptions the admitted candidates take from each budget's observed room.
+    used: BTreeMap<&'a str, u32>,
+    /// What the admitted candidates' pods took from `state.free`, by node: `free` itself is
+    /// never copied, so admission costs no allocation per node of the cluster.
+    taken: BTreeMap<&'a str, Resources>,
+}
+
+impl<'a> Admitter<'a> {
+    pub fn new(state: &'a WindowState) -> Self {
+        Self {
+            state,
+            unavailable: state.unavailable.iter().map(String::as_str).collect(),
+            used: BTreeMap::new(),
+            taken: BTreeMap::new(),
+        }
+    }
+
+    /// No slot left for a node that is available now.
+    pub fn is_full(&self) -> bool {
+        self.unavailable.len() >= self.state.limit
+    }
+
+    /// Admit `candidate` (its node becomes unavailable, its pods take budget room and
+    /// capacity), or say why it waits.
+    pub fn offer(&mut self, candidate: &'a Candidate) -> Result<(), Wait> {
+        // Draining a node that is already unavailable makes nothing more unavailable.
+        let adds_one = !self.unavailable.contains(candidate.node.as_str());
+        if adds_one && self.is_full() {
+            return Err(Wait::MaxUnavailable { limit: self.state.limit, unavailable: self.unavailable.len() });
+        }
+        let left = |budget: &str| {
+            let room = self.state.budget_room.get(budget).copied().unwrap_or(0);
+            room.saturating_sub(self.used.get(budget).copied().unwrap_or(0))
+        };
+        if let Some(budget) = candidate.pods.iter().flat_map(|p| p.budgets.iter()).find(|b| left(b.as_str()) == 0) {
+            return Err(Wait::Budget { node: candidate.node.clone(), budget: budget.clone() });
+        }
+        self.taken = place(self.state, &self.unavailable, &self.taken, candidate)
+            .map_err(|pod| Wait::Capacity { node: candidate.node.clone(), pod })?;
+        for budget in candidate.pods.iter().flat_map(|p| &p.budgets) {
+            *self.used.entry(budget.as_str()).or_default() += 1;
+        }
+        self.unavailable.insert(candidate.node.as_str());
+        Ok(())
+    }
+}
+
+/// Place `candidate`'s pods, largest first, each on the first node (in name order) that
+/// stays available and still has room after `taken`. `Ok` with `taken` plus these pods, or
+/// `Err` with the first pod that fits nowhere.
+fn place<'a>(
+    state: &'a WindowState,
+    unavailable: &BTreeSet<&str>,
+    taken: &BTreeMap<&'a str, Resources>,
+    candidate: &Candidate,
+) -> Result<BTreeMap<&'a str, Resources>, String> {
+    let mut trial = taken.clone();
+    let mut pods: Vec<&PodDemand> = candidate.pods.iter().collect();
+    pods.sort_by(|a, b| b.requests.cpu_millis.cmp(&a.requests.cpu_millis).then(a.name.cmp(&b.name)));
+    for pod in pods {
+        let target = state.free.iter().find_map(|(node, free)| {
+            let node = node.as_str();
+            if node == candidate.node || unavailable.contains(node) {
+                return None;
+            }
+            let left = free.minus(trial.get(node).copied().unwrap_or_default());
+            pod.requests.fits_in(left).then_some(node)
+        });
+        let Some(node) = target else { return Err(pod.name.clone()) };
+        let used = trial.entry(node).or_default();
+        *used = used.plus(pod.requests);
+    }
+    Ok(trial)
 }
 
 #[cfg(test)]
@@ -295,7 +341,75 @@ mod tests {
         assert_eq!(a.waiting, [Wait::Capacity { node: "w2".to_owned(), pod: "a/big2".to_owned() }]);
     }
 
+    /// Admission as first written: copies of the free capacity and the budget room per
+    /// candidate. The real one keeps only what changed; both must decide alike.
+    fn reference(state: &WindowState, candidates: &[Candidate]) -> Admission {
+        let mut out = Admission::default();
+        let (mut unavailable, mut room, mut free) =
+            (state.unavailable.clone(), state.budget_room.clone(), state.free.clone());
+        for c in candidates {
+            if !unavailable.contains(&c.node) && unavailable.len() >= state.limit {
+                out.waiting.push(Wait::MaxUnavailable { limit: state.limit, unavailable: unavailable.len() });
+                continue;
+            }
+            if let Some(b) = c.pods.iter().flat_map(|p| &p.budgets).find(|b| room.get(*b).copied().unwrap_or(0) == 0) {
+                out.waiting.push(Wait::Budget { node: c.node.clone(), budget: b.clone() });
+                continue;
+            }
+            let mut trial = free.clone();
+            trial.remove(&c.node);
+            for node in &unavailable {
+                trial.remove(node);
+            }
+            let mut pods: Vec<&PodDemand> = c.pods.iter().collect();
+            pods.sort_by(|a, b| b.requests.cpu_millis.cmp(&a.requests.cpu_millis).then(a.name.cmp(&b.name)));
+            let misfit = pods.into_iter().find(|pod| match trial.iter_mut().find(|(_, f)| pod.requests.fits_in(**f)) {
+                Some((_, f)) => {
+                    *f = f.minus(pod.requests);
+                    false
+                }
+                None => true,
+            });
+            if let Some(pod) = misfit {
+                out.waiting.push(Wait::Capacity { node: c.node.clone(), pod: pod.name.clone() });
+                continue;
+            }
+            for b in c.pods.iter().flat_map(|p| &p.budgets) {
+                if let Some(r) = room.get_mut(b) {
+                    *r = r.saturating_sub(1);
+                }
+            }
+            free = trial;
+            unavailable.insert(c.node.clone());
+            out.admitted.push(c.node.clone());
+        }
+        out
+    }
+
     proptest! {
+        /// Same decisions as the copying reference, capacity included.
+        #[test]
+        fn admission_agrees_with_the_reference(
+            limit in 1usize..6,
+            down in proptest::collection::vec(0usize..8, 0..3),
+            rooms in proptest::collection::vec(0u32..4, 3),
+            nodes in proptest::collection::vec((proptest::collection::vec((0usize..4, 50u64..900), 0..5), 100u64..2000), 1..8),
+        ) {
+            let mut s = state(limit, &[]);
+            s.unavailable.extend(down.iter().map(|d| format!("w{d}")));
+            s.budget_room = rooms.iter().enumerate().map(|(i, r)| (format!("pdb-{i}"), *r)).collect();
+            let mut cands = Vec::new();
+            for (i, (pods, free)) in nodes.iter().enumerate() {
+                s.free.insert(format!("w{i}"), res(*free));
+                let pods = pods.iter().enumerate().map(|(p, (budget, cpu))| {
+                    // pdb-3 is never observed: its pods always wait.
+                    pod(&format!("ns/p{i}-{p}"), *cpu, &[format!("pdb-{budget}").as_str()])
+                });
+                cands.push(candidate(&format!("w{i}"), pods.collect()));
+            }
+            prop_assert_eq!(admit(&s, &cands), reference(&s, &cands));
+        }
+
         /// Whatever is observed, admission never exceeds the window, never admits a worker
         /// whose budget has no room, and never takes a budget below zero.
         #[test]

@@ -47,6 +47,60 @@ impl Budget {
     }
 }
 
+/// Budgets indexed for matching many pods: a pod can match only budgets of its namespace,
+/// and only those whose every `matchLabels` pair it carries - so a budget with `matchLabels`
+/// is filed under one of its pairs, and a pod checks just the budgets filed under its own
+/// labels (plus those without `matchLabels`), not every budget of the cluster.
+#[derive(Debug, Default)]
+pub struct BudgetIndex {
+    /// namespace -> label key -> label value -> budgets (positions in the indexed slice).
+    by_label: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<usize>>>>,
+    /// namespace -> budgets without `matchLabels`, checked for every pod of the namespace.
+    unlabelled: BTreeMap<String, Vec<usize>>,
+}
+
+impl BudgetIndex {
+    pub fn new(budgets: &[Budget]) -> Self {
+        let mut index = Self::default();
+        for (i, b) in budgets.iter().enumerate() {
+            let pair = b.selector.get("matchLabels").and_then(Value::as_object).and_then(|m| m.iter().next());
+            match pair.and_then(|(k, v)| Some((k, v.as_str()?))) {
+                Some((key, value)) => index
+                    .by_label
+                    .entry(b.namespace.clone())
+                    .or_default()
+                    .entry(key.clone())
+                    .or_default()
+                    .entry(value.to_owned())
+                    .or_default()
+                    .push(i),
+                None => index.unlabelled.entry(b.namespace.clone()).or_default().push(i),
+            }
+        }
+        index
+    }
+
+    /// The budgets (of the slice this index was built from) that select a pod, in slice order.
+    pub fn matching<'a>(
+        &self,
+        budgets: &'a [Budget],
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Vec<&'a Budget> {
+        let mut candidates: Vec<usize> = self.unlabelled.get(namespace).cloned().unwrap_or_default();
+        if let Some(keys) = self.by_label.get(namespace) {
+            for (key, value) in labels {
+                if let Some(found) = keys.get(key).and_then(|values| values.get(value)) {
+                    candidates.extend(found);
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.into_iter().map(|i| &budgets[i]).filter(|b| b.selects(namespace, labels)).collect()
+    }
+}
+
 /// `metav1.LabelSelector` semantics: every `matchLabels` pair and every expression
 /// (`In`, `NotIn`, `Exists`, `DoesNotExist`) must hold. An unknown operator matches nothing.
 pub fn selector_matches(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
@@ -131,6 +185,52 @@ mod tests {
         assert!(selector_matches(&exprs("Exists", &[]), &pod));
         assert!(!selector_matches(&exprs("DoesNotExist", &[]), &pod));
         assert!(!selector_matches(&exprs("Gt", &["1"]), &pod));
+    }
+
+    #[test]
+    fn the_index_finds_exactly_the_budgets_a_full_scan_finds() {
+        let budget = |ns: &str, name: &str, selector: Value, empty_matches_all: bool| Budget {
+            namespace: ns.to_owned(),
+            name: name.to_owned(),
+            selector,
+            empty_matches_all,
+            disruptions_allowed: 1,
+            current_healthy: 1,
+            desired_healthy: 1,
+            expected_pods: 1,
+        };
+        let budgets = vec![
+            budget("shop", "web", json!({"matchLabels": {"app": "web"}}), true),
+            budget("shop", "web-front", json!({"matchLabels": {"app": "web", "tier": "front"}}), true),
+            budget("shop", "tiers", json!({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}), true),
+            budget("shop", "everything-v1", json!({}), true),
+            budget("shop", "nothing-v1beta1", json!({}), false),
+            budget(
+                "shop",
+                "mixed",
+                json!({"matchLabels": {"tier": "front"}, "matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "api"]}]}),
+                true,
+            ),
+            budget("other", "web", json!({"matchLabels": {"app": "web"}}), true),
+        ];
+        let index = BudgetIndex::new(&budgets);
+        let pods = [
+            ("shop", labels(&[("app", "web"), ("tier", "front")])),
+            ("shop", labels(&[("app", "web")])),
+            ("shop", labels(&[("app", "api"), ("tier", "front")])),
+            ("shop", labels(&[])),
+            ("other", labels(&[("app", "web")])),
+            ("none", labels(&[("app", "web")])),
+        ];
+        for (ns, pod) in &pods {
+            let scanned: Vec<&Budget> = budgets.iter().filter(|b| b.selects(ns, pod)).collect();
+            assert_eq!(index.matching(&budgets, ns, pod), scanned, "{ns} {pod:?}");
+        }
+        let names = |ns, pod| index.matching(&budgets, ns, pod).iter().map(|b| b.key()).collect::<Vec<_>>();
+        assert_eq!(
+            names("shop", &pods[0].1),
+            ["shop/web", "shop/web-front", "shop/tiers", "shop/everything-v1", "shop/mixed"]
+        );
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub enum KubeError {
     )]
     DrainTimeout { node: String, blockers: Vec<crate::drain::Blocker>, remaining: Vec<String> },
 
+    #[error("listing {what} did not end after {pages} pages; is the API server paginating correctly?")]
+    EndlessList { what: String, pages: usize },
+
     #[error("watch failed: {0}")]
     Watch(String),
 

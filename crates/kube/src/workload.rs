@@ -1,6 +1,6 @@
 //! The workload as the window and the checks see it: each node's evictable pods (requests,
 //! budgets), each schedulable node's free allocatable, and each budget's room - read with
-//! three list calls however large the cluster.
+//! one list of nodes, one of budgets and pages of pods, each page folded in before the next.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,7 +12,7 @@ use kubeladder_core::checks::BudgetFacts;
 use kubeladder_core::drain::{self as core_drain, Decision, DrainOptions};
 use kubeladder_core::window::{Candidate, PodDemand, Resources, WindowState};
 
-use crate::budgets::{self, Budget};
+use crate::budgets::{self, Budget, BudgetIndex};
 use crate::drain::{pod_facts, pod_key};
 use crate::error::KubeError;
 
@@ -35,21 +35,61 @@ impl WorkloadView {
             .await
             .map_err(|e| KubeError::api("list nodes", e))?
             .items;
-        let pods = Api::<Pod>::all(client.clone())
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| KubeError::api("list pods", e))?
-            .items;
         let policy = budgets::policy_version(client).await?;
         let budgets = budgets::list(client, &policy).await?;
-        Ok(Self::from_objects(&nodes, &pods, budgets, options))
+        // Pods page by page, each page folded into the tally before the next is read: the
+        // full objects of a large cluster's pods never sit in memory together.
+        let mut tally = PodTally::new(budgets, options);
+        let api = Api::<Pod>::all(client.clone());
+        let mut params = ListParams::default().limit(POD_PAGE);
+        for _ in 0..MAX_POD_PAGES {
+            let page = api.list(&params).await.map_err(|e| KubeError::api("list pods", e))?;
+            tally.add(&page.items);
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(tally.finish(&nodes)),
+            }
+        }
+        Err(KubeError::EndlessList { what: "pods".to_owned(), pages: MAX_POD_PAGES })
     }
 
     pub fn from_objects(nodes: &[Node], pods: &[Pod], budgets: Vec<Budget>, options: DrainOptions) -> Self {
+        let mut tally = PodTally::new(budgets, options);
+        tally.add(pods);
+        tally.finish(nodes)
+    }
+}
+
+/// Pods per list request (kubectl's `--chunk-size` default).
+const POD_PAGE: u32 = 500;
+/// 5 million pods: far past any cluster, a bound on a misbehaving server's pagination.
+const MAX_POD_PAGES: usize = 10_000;
+
+/// What the pods contribute to a [`WorkloadView`], folded in a page at a time.
+struct PodTally {
+    options: DrainOptions,
+    budgets: Vec<Budget>,
+    index: BudgetIndex,
+    by_node: BTreeMap<String, Vec<PodDemand>>,
+    used: BTreeMap<String, Resources>,
+    budget_nodes: BTreeMap<String, (BTreeSet<String>, usize)>,
+}
+
+impl PodTally {
+    fn new(budgets: Vec<Budget>, options: DrainOptions) -> Self {
+        Self {
+            options,
+            index: BudgetIndex::new(&budgets),
+            budgets,
+            by_node: BTreeMap::new(),
+            used: BTreeMap::new(),
+            budget_nodes: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, pods: &[Pod]) {
         let daemonsets = BTreeSet::new();
-        let mut by_node: BTreeMap<String, Vec<PodDemand>> = BTreeMap::new();
-        let mut used: BTreeMap<String, Resources> = BTreeMap::new();
-        let mut budget_nodes: BTreeMap<String, (BTreeSet<String>, usize)> = BTreeMap::new();
+        let no_labels = BTreeMap::new();
         for pod in pods {
             let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else { continue };
             let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Pending");
@@ -57,15 +97,15 @@ impl WorkloadView {
                 continue;
             }
             let requests = pod_requests(pod);
-            let u = used.entry(node.clone()).or_default();
+            let u = self.used.entry(node.clone()).or_default();
             u.cpu_millis += requests.cpu_millis;
             u.memory_bytes += requests.memory_bytes;
-            let ns = pod.metadata.namespace.clone().unwrap_or_default();
-            let labels = pod.metadata.labels.clone().unwrap_or_default();
+            let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+            let labels = pod.metadata.labels.as_ref().unwrap_or(&no_labels);
             let pod_budgets: Vec<String> =
-                budgets.iter().filter(|b| b.selects(&ns, &labels)).map(Budget::key).collect();
+                self.index.matching(&self.budgets, ns, labels).into_iter().map(Budget::key).collect();
             for b in &pod_budgets {
-                let entry = budget_nodes.entry(b.clone()).or_default();
+                let entry = self.budget_nodes.entry(b.clone()).or_default();
                 entry.0.insert(node.clone());
                 entry.1 += 1;
             }
@@ -73,10 +113,18 @@ impl WorkloadView {
             // their DaemonSet existence does not matter for what moves).
             let facts = pod_facts(pod, &daemonsets);
             let facts = kubeladder_core::drain::PodFacts { controller_exists: true, ..facts };
-            if matches!(core_drain::classify(&facts, options), Decision::Evict { .. }) {
-                by_node.entry(node).or_default().push(PodDemand { name: pod_key(pod), requests, budgets: pod_budgets });
+            if matches!(core_drain::classify(&facts, self.options), Decision::Evict { .. }) {
+                self.by_node.entry(node).or_default().push(PodDemand {
+                    name: pod_key(pod),
+                    requests,
+                    budgets: pod_budgets,
+                });
             }
         }
+    }
+
+    fn finish(self, nodes: &[Node]) -> WorkloadView {
+        let Self { mut by_node, used, budget_nodes, budgets, .. } = self;
         let mut free = BTreeMap::new();
         let mut candidates = Vec::new();
         let mut unavailable_workers = BTreeSet::new();
@@ -121,9 +169,11 @@ impl WorkloadView {
                 BudgetFacts { name: b.key(), disruptions_allowed: b.disruptions_allowed, nodes, pods }
             })
             .collect();
-        Self { candidates, free, budgets, budget_facts, unavailable_workers }
+        WorkloadView { candidates, free, budgets, budget_facts, unavailable_workers }
     }
+}
 
+impl WorkloadView {
     /// The window as observed: `limit`, unavailable nodes given, budget room from status.
     pub fn window(&self, limit: usize, unavailable: BTreeSet<String>) -> WindowState {
         WindowState {

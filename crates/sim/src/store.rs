@@ -220,6 +220,23 @@ impl StoreInner {
         }
     }
 
+    /// Like [`StoreInner::list`], starting after `(namespace, name)` (a list page's last
+    /// object): seeks there instead of walking from the start.
+    pub fn list_after<'a>(
+        &'a self,
+        resource: &str,
+        namespace: Option<&'a str>,
+        after: (String, String),
+    ) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let Some(objects) = self.objects.get(resource) else { return Box::new(std::iter::empty()) };
+        let rest = objects.range((Excluded(after), Unbounded));
+        match namespace {
+            None => Box::new(rest.map(|(_, v)| &**v)),
+            Some(ns) => Box::new(rest.take_while(move |((n, _), _)| n == ns).map(|(_, v)| &**v)),
+        }
+    }
+
     /// Shared handles to every object of a resource (cheap: no deep copies).
     pub fn snapshot(&self, resource: &str) -> Vec<Arc<Value>> {
         self.objects.get(resource).map(|o| o.values().cloned().collect()).unwrap_or_default()

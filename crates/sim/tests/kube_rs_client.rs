@@ -8,7 +8,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, EvictParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use kube::{Client, Config, ResourceExt};
 use kubeladder_sim::{Scenario, SimCluster, SimConfig, Timings};
 
 async fn client(sim: &kubeladder_sim::RunningSim) -> Client {
@@ -41,6 +41,31 @@ async fn kube_rs_lists_watches_patches_and_evicts() {
         .await
         .unwrap();
     assert_eq!(rest.items.len(), 5);
+    // Paging through every pod, across namespaces, serves each exactly once, in order, with
+    // the remaining count the API server estimates.
+    let pods: Api<Pod> = Api::all(client.clone());
+    let all: Vec<String> = pods
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|p| format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any()))
+        .collect();
+    let mut paged = Vec::new();
+    let mut params = ListParams::default().limit(7);
+    for _ in 0..all.len() {
+        let page = pods.list(&params).await.unwrap();
+        paged.extend(page.items.iter().map(|p| format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any())));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => {
+                assert_eq!(page.metadata.remaining_item_count, Some(i64::try_from(all.len() - paged.len()).unwrap()));
+                params = params.continue_token(&token);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(paged, all);
     let kubelet = nodes.get("worker-3").await.unwrap().status.unwrap().node_info.unwrap().kubelet_version;
     assert_eq!(kubelet, "v1.18.20");
 

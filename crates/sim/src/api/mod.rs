@@ -580,10 +580,14 @@ fn split_status(def: &ResourceDef, current: &Value, mut next: Value, status_only
     next
 }
 
+/// Where the next page starts: after the object `namespace/name`, in the store's order
+/// (namespace, then name), with how many items earlier pages served.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct ContinueToken {
     rv: u64,
-    start: String,
+    namespace: String,
+    name: String,
+    served: usize,
 }
 
 fn list(
@@ -595,6 +599,8 @@ fn list(
 ) -> Result<Response<Body>, ApiError> {
     let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+    let filtered = query.get("labelSelector").is_some_and(|s| !s.is_empty())
+        || query.get("fieldSelector").is_some_and(|s| !s.is_empty());
     let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
     let start_after = match query.get("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
@@ -610,28 +616,34 @@ fn list(
     let inner = state.store.lock();
     let key = def.key();
     let rv = start_after.as_ref().map_or(inner.resource_version(), |t| t.rv);
-    let mut matching = inner
-        .list(&key, namespace)
-        .filter(|o| labels.matches(o) && fields.matches(o))
-        .filter(|o| start_after.as_ref().is_none_or(|t| format!("{}/{}", namespace_of(o), name_of(o)) > t.start));
-    let mut page: Vec<&Value> = Vec::new();
-    let mut remaining = 0_usize;
-    for obj in matching.by_ref() {
-        if limit.is_some_and(|l| page.len() >= l) {
-            remaining = 1 + matching.by_ref().count();
-            break;
-        }
-        page.push(obj);
-    }
+    let served = start_after.as_ref().map_or(0, |t| t.served);
+    // Each page seeks to where the last one ended: paging through N objects costs O(N).
+    let objects = match &start_after {
+        Some(t) => inner.list_after(&key, namespace, (t.namespace.clone(), t.name.clone())),
+        None => inner.list(&key, namespace),
+    };
+    let mut matching = objects.filter(|o| labels.matches(o) && fields.matches(o));
+    let page: Vec<&Value> = matching.by_ref().take(limit.unwrap_or(usize::MAX)).collect();
+    let more = limit.is_some() && matching.next().is_some();
     let mut meta = json!({"resourceVersion": rv.to_string()});
-    if remaining > 0
-        && let Some(last) = page.last()
-    {
-        let token = ContinueToken { rv, start: format!("{}/{}", namespace_of(last), name_of(last)) };
+    if more && let Some(last) = page.last() {
+        let token = ContinueToken {
+            rv,
+            namespace: namespace_of(last).to_owned(),
+            name: name_of(last).to_owned(),
+            served: served + page.len(),
+        };
         let encoded =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default());
         meta["continue"] = Value::from(encoded);
-        meta["remainingItemCount"] = Value::from(remaining);
+        // As the API server: only for unfiltered lists, and an estimate if objects changed.
+        if !filtered {
+            let total = match namespace {
+                None => inner.count(&key),
+                Some(ns) => inner.list(&key, Some(ns)).count(),
+            };
+            meta["remainingItemCount"] = Value::from(total.saturating_sub(served + page.len()));
+        }
     }
     if as_table {
         let now = inner.clock().now();

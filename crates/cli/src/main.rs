@@ -5,6 +5,7 @@ mod commands;
 mod error;
 mod output;
 mod progress;
+mod timings;
 
 use std::process::ExitCode;
 

@@ -36,11 +36,17 @@ impl Env {
 
     /// Run the real binary (off the async runtime: it has its own).
     async fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.run_with_env(args, &[]).await
+    }
+
+    async fn run_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
         let mut full: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
         full.extend(["--kubeconfig".to_owned(), self.kubeconfig().display().to_string()]);
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubeladder"))
             .args(&full)
             .env_remove("KUBECONFIG")
+            .env_remove("KUBELADDER_TIMINGS")
+            .envs(vars.iter().copied())
             .kill_on_drop(true)
             .output();
         let out = tokio::time::timeout(Duration::from_secs(60), out).await.expect("kubeladder finishes").unwrap();
@@ -112,6 +118,32 @@ async fn plan_for_the_ha_scenario_1_18_to_1_23() {
     assert_eq!(v["kubelets"].as_array().unwrap().len(), 9);
     assert_eq!(v["blockers"].as_u64().unwrap() > 0, code == 3);
     insta::assert_json_snapshot!("plan_ha_1_18_to_1_23_json", without_uid(v));
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_reports_phase_timings_on_stderr_only_when_asked() {
+    let env = Env::start(Scenario::ha()).await;
+    let args = ["plan", "--to", "1.20", "--date", "2026-11-25", "-o", "json"];
+    let (code, plain_out, plain_err) = env.run(&args).await;
+    let (timed_code, timed_out, timed_err) = env.run_with_env(&args, &[("KUBELADDER_TIMINGS", "1")]).await;
+    assert_eq!(code, timed_code, "{timed_err}");
+    assert!(!plain_err.contains("timing\t"), "{plain_err}");
+    let plain: Value = serde_json::from_str(&plain_out).unwrap();
+    let timed: Value = serde_json::from_str(&timed_out).unwrap();
+    assert_eq!(without_uid(plain), without_uid(timed), "timings must not change the report");
+    let phases: Vec<&str> = timed_err
+        .lines()
+        .filter_map(|l| l.strip_prefix("timing\t"))
+        .map(|rest| {
+            let (name, secs) = rest.split_once('\t').expect("NAME<TAB>SECONDS");
+            assert!(secs.parse::<f64>().is_ok_and(|s| s >= 0.0), "{rest}");
+            name
+        })
+        .collect();
+    for phase in ["read inventory", "read workload", "plan", "forecast", "checks"] {
+        assert!(phases.contains(&phase), "no timing for {phase:?} in {timed_err}");
+    }
     env.sim.shutdown().await;
 }
 

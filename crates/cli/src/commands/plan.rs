@@ -23,6 +23,7 @@ use crate::Outcome;
 use crate::args::PlanArgs;
 use crate::error::CliError;
 use crate::output;
+use crate::timings::{phase, phase_async};
 
 pub const API_VERSION: &str = "kubeladder.io/v1alpha1";
 
@@ -157,26 +158,30 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
     let data = ReleaseData::embedded()?;
     let clients =
         kubeladder_kube::client::connect(args.cluster.kubeconfig.as_deref(), args.cluster.context.as_deref()).await?;
-    let inventory = Inventory::read(&clients.api).await?;
+    let inventory = phase_async("read inventory", Inventory::read(&clients.api)).await?;
     let options = PathOptions { allow_prerelease: args.strategy.allow_prerelease, allow_downgrade: false };
     let path = path::upgrade_path(data, inventory.cluster_version, args.to, options)?;
-    let workload = WorkloadView::read(&clients.api, upgrade_drain_options()).await?;
-    let removed = removed_apis::scan(&clients.api, data, path.from.minor(), path.to.minor()).await?;
+    let workload = phase_async("read workload", WorkloadView::read(&clients.api, upgrade_drain_options())).await?;
+    let removed =
+        phase_async("read removed APIs", removed_apis::scan(&clients.api, data, path.from.minor(), path.to.minor()))
+            .await?;
     let today = args.date.unwrap_or_else(crate::commands::versions::today);
     let (repositories, host_findings) = match &args.hosts {
-        Some(hosts) => host_facts(hosts, &inventory).await?,
+        Some(hosts) => phase_async("read hosts", host_facts(hosts, &inventory)).await?,
         None => (BTreeMap::new(), Vec::new()),
     };
-    let mut report = build(&Inputs {
-        data,
-        today,
-        inventory: &inventory,
-        workload: &workload,
-        removed: &removed,
-        path: &path,
-        strategy: args.strategy.workers.into(),
-        max_unavailable: args.strategy.max_unavailable,
-        repositories: &repositories,
+    let mut report = phase("build", || {
+        build(&Inputs {
+            data,
+            today,
+            inventory: &inventory,
+            workload: &workload,
+            removed: &removed,
+            path: &path,
+            strategy: args.strategy.workers.into(),
+            max_unavailable: args.strategy.max_unavailable,
+            repositories: &repositories,
+        })
     });
     report.blockers += host_findings.len();
     report.findings.extend(host_findings);
@@ -194,7 +199,7 @@ pub fn build(i: &Inputs<'_>) -> UpgradePlan {
     let workers = state.workers().count();
     let limit = i.max_unavailable.limit(workers);
     let mut findings = Vec::new();
-    let planned = plan::plan(&state, i.path, i.strategy);
+    let planned = phase("plan", || plan::plan(&state, i.path, i.strategy));
     let (notes, steps, drains, hop_workers) = match &planned {
         Ok(p) => (
             p.notes.clone(),
@@ -218,8 +223,10 @@ pub fn build(i: &Inputs<'_>) -> UpgradePlan {
         state.nodes.iter().filter(|n| n.cordoned || !n.ready).map(|n| n.name.clone()).collect();
     let window = i.workload.window(limit, unavailable);
     let roles: BTreeMap<String, Role> = state.nodes.iter().map(|n| (n.name.clone(), n.role)).collect();
-    let forecast = planned.as_ref().ok().map(|p| forecast::forecast(p, &roles, &i.workload.candidates, &window));
-    findings.extend(cluster_findings(i, &state, &window, &roles));
+    let forecast = phase("forecast", || {
+        planned.as_ref().ok().map(|p| forecast::forecast(p, &roles, &i.workload.candidates, &window))
+    });
+    findings.extend(phase("checks", || cluster_findings(i, &state, &window, &roles)));
     let blockers = findings.iter().filter(|f| f.severity == Severity::Blocker).count();
     let target = i.path.to;
     UpgradePlan {
@@ -270,21 +277,24 @@ fn cluster_findings(
     window: &kubeladder_core::window::WindowState,
     roles: &BTreeMap<String, Role>,
 ) -> Vec<Finding> {
-    let misfits: Vec<(String, String)> = i
-        .workload
-        .candidates
-        .iter()
-        .filter(|c| roles.get(&c.node) == Some(&Role::Worker))
-        .filter_map(|c| {
-            let mut alone = window.clone();
-            alone.unavailable.clear();
-            alone.limit = 1;
-            kubeladder_core::window::admit(&alone, std::slice::from_ref(c)).waiting.into_iter().find_map(|w| match w {
-                kubeladder_core::window::Wait::Capacity { node, pod } => Some((node, pod)),
-                _ => None,
+    // Each worker alone: do its pods fit on the others?
+    let mut alone = window.clone();
+    alone.unavailable.clear();
+    alone.limit = 1;
+    let misfits: Vec<(String, String)> = phase("capacity", || {
+        i.workload
+            .candidates
+            .iter()
+            .filter(|c| roles.get(&c.node) == Some(&Role::Worker))
+            .filter_map(|c| {
+                let waiting = kubeladder_core::window::admit(&alone, std::slice::from_ref(c)).waiting;
+                waiting.into_iter().find_map(|w| match w {
+                    kubeladder_core::window::Wait::Capacity { node, pod } => Some((node, pod)),
+                    _ => None,
+                })
             })
-        })
-        .collect();
+            .collect()
+    });
     let node_facts: Vec<NodeFacts> = i
         .inventory
         .nodes

@@ -89,8 +89,14 @@ async fn every_node_of_a_simulated_cluster_through_its_hosts_file() {
     assert_eq!(report["source"], "cluster");
     assert_eq!(report["unreachable"], 0);
     assert_eq!(report["hosts"].as_array().unwrap().len(), 3, "{report}");
+    // The host's /etc/os-release and the kubelet's osImage name the same distribution.
+    let (code, inventory, stderr) = kubeladder(&["inventory", "--kubeconfig", kubeconfig, "-o", "json"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let inventory = json(&inventory);
     for node in ["cp-1", "worker-1", "worker-2"] {
         let h = host(&report, node);
+        let listed = inventory["nodes"].as_array().unwrap().iter().find(|n| n["name"] == node).unwrap();
+        assert_eq!(h["report"]["os"], listed["os_image"], "{h}\n{listed}");
         assert_eq!((h["reachable"].as_bool(), h["transport"].as_str()), (Some(true), Some("sim")), "{h}");
         let r = &h["report"];
         assert_eq!(r["package_manager"], "apt", "{h}");

@@ -393,6 +393,7 @@ pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError
         let mut node_obj = node(&name, index, control_plane, node_version, &scenario.container_runtime, &created);
         // kube-proxy runs from the cluster's DaemonSet, whatever the kubelet's version.
         node_obj["status"]["nodeInfo"]["kubeProxyVersion"] = json!(version.to_string());
+        node_obj["status"]["nodeInfo"]["osImage"] = json!(scenario.package_manager.os_image());
         put(inner, resources::NODES, node_obj)?;
         let address = node_ip(index);
         if control_plane {

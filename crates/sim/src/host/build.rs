@@ -13,7 +13,7 @@ use super::files::Files;
 use super::repo;
 use super::{
     ADMIN_CONF, APT_SOURCES, ETCD_DB, Host, Hosts, Installed, KUBE_PACKAGES, KUBELET_CONFIG, Kubelet, MANIFESTS_DIR,
-    PackageManager, YUM_REPO, manifests,
+    OS_RELEASE, PackageManager, YUM_REPO, manifests,
 };
 use crate::faults::STATIC_POD_COMPONENTS;
 
@@ -72,6 +72,8 @@ impl Builder {
             put(&mut files, YUM_REPO, text, 0o644);
             None
         };
+        let os_release = self.text(os_release(spec.package_manager));
+        put(&mut files, OS_RELEASE, os_release, 0o644);
         let kubelet_config = self.text(KUBELET_CONFIGURATION.to_owned());
         put(&mut files, KUBELET_CONFIG, kubelet_config, 0o644);
         let kubelet_conf = self.text(kubeconfig("system:node", "https://127.0.1.1:6443"));
@@ -119,6 +121,17 @@ impl Builder {
             mirrors: BTreeMap::new(),
         }
     }
+}
+
+/// `/etc/os-release` of the distribution the package manager belongs to.
+fn os_release(package_manager: PackageManager) -> String {
+    let (id, version_id) = match package_manager {
+        PackageManager::Apt => ("ubuntu", "20.04"),
+        PackageManager::Yum => ("centos", "7"),
+        PackageManager::Dnf => ("rocky", "8.9"),
+        PackageManager::Dnf5 => ("fedora", "41"),
+    };
+    format!("ID={id}\nVERSION_ID=\"{version_id}\"\nPRETTY_NAME=\"{}\"\n", package_manager.os_image())
 }
 
 /// A kubeconfig as kubeadm writes it (certificate data elided).

@@ -45,6 +45,7 @@ pub const ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
 /// The apt sources file for the Kubernetes repository.
 pub const APT_SOURCES: &str = "/etc/apt/sources.list.d/kubernetes.list";
 /// The yum/dnf repository file.
+pub const OS_RELEASE: &str = "/etc/os-release";
 pub const YUM_REPO: &str = "/etc/yum.repos.d/kubernetes.repo";
 /// etcd's data directory on a control-plane node.
 pub const ETCD_DATA_DIR: &str = "/var/lib/etcd";
@@ -73,6 +74,17 @@ impl PackageManager {
         match self {
             Self::Apt => PackageFormat::Deb,
             Self::Yum | Self::Dnf | Self::Dnf5 => PackageFormat::Rpm,
+        }
+    }
+
+    /// The distribution a host with this package manager runs: its `/etc/os-release`
+    /// `PRETTY_NAME` and the node's `osImage` (kubelet reports the same string).
+    pub fn os_image(self) -> &'static str {
+        match self {
+            Self::Apt => "Ubuntu 20.04.2 LTS",
+            Self::Yum => "CentOS Linux 7 (Core)",
+            Self::Dnf => "Rocky Linux 8.9 (Green Obsidian)",
+            Self::Dnf5 => "Fedora Linux 41 (Server Edition)",
         }
     }
 

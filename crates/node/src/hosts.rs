@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_saphyr::Spanned;
+use serde_saphyr::{MessageFormatter as _, Spanned};
 
 use crate::error::NodeError;
 use crate::ops::PackageManager;
@@ -181,9 +181,9 @@ impl Hosts {
     pub fn parse(file: &str, text: &str) -> Result<Self, NodeError> {
         let raw: RawHostsFile = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = e.location().map_or((0, 0), |l| (to_usize(l.line()), to_usize(l.column())));
-            let message = e.to_string();
-            // serde-saphyr appends a rendered snippet; keep the first line.
-            let message = message.lines().next().unwrap_or_default().to_owned();
+            // The message alone: the location is ours to print, once.
+            let message = serde_saphyr::UserMessageFormatter.format_message(e.without_snippet());
+            let message = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
             NodeError::HostsFile { file: file.to_owned(), line, column, message }
         })?;
         let at_error = |at: &serde_saphyr::Location, message: String| NodeError::HostsFile {
@@ -332,6 +332,8 @@ mod tests {
         assert_eq!(line, 3, "{message}");
         assert!(column > 0);
         assert!(message.contains("adress"), "{message}");
+        // The position is printed once, by our error; serde-saphyr's own is left out.
+        assert!(!message.contains("line") && !message.contains("error"), "{message}");
         let (line, _, message) = err("defaults:\n  usr: root\n");
         assert_eq!(line, 2, "{message}");
         assert!(message.contains("usr"), "{message}");

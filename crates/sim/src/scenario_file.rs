@@ -27,7 +27,7 @@ use kubeladder_core::KubeVersion;
 use kubeladder_core::package::Repository;
 use serde::Deserialize;
 use serde_json::Value;
-use serde_saphyr::{Location, Spanned};
+use serde_saphyr::{Location, MessageFormatter as _, Spanned};
 
 use crate::error::SimError;
 use crate::host::PackageManager;
@@ -77,8 +77,9 @@ impl Scenario {
     pub fn from_yaml(text: &str) -> Result<Self, SimError> {
         let raw: RawScenario = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            // serde-saphyr appends a rendered snippet; keep the first line.
-            let message = e.to_string().lines().next().unwrap_or_default().to_owned();
+            // The message alone: the location is ours to print, once.
+            let message = serde_saphyr::UserMessageFormatter.format_message(e.without_snippet());
+            let message = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
             SimError::ScenarioFile {
                 line: usize::try_from(line).unwrap_or(0),
                 column: usize::try_from(column).unwrap_or(0),
@@ -191,6 +192,7 @@ mod tests {
     fn refusals_name_line_and_column() {
         let (line, column, message) = refused("shape: ha\nversoin: v1.19.16\n");
         assert_eq!((line, column), (2, 1), "{message}");
+        assert!(message.starts_with("unknown field `versoin`"), "the position is ours to print once: {message}");
         assert!(message.contains("versoin"), "{message}");
         let (line, _, message) = refused("shape: ha\nversion: v1.19\n");
         assert_eq!(line, 2, "{message}");

@@ -93,31 +93,45 @@ pub fn forecast(plan: &Plan, roles: &BTreeMap<String, Role>, candidates: &[Candi
             .collect();
         let mut podless_iter = podless.iter();
         // In lane order, resolved once: each event walks this list, so no lookups in it.
-        let mut pending: Vec<&Candidate> = hop
+        // An admitted worker leaves a hole (`None`); the walk starts at the first worker
+        // still waiting, and holes are swept out when they are most of the list, so the
+        // usual front-to-back admission costs no more than the window per event.
+        let mut pending: Vec<Option<&Candidate>> = hop
             .workers
             .iter()
             .filter_map(|l| by_node.get(l.node.as_str()).copied().or_else(|| podless_iter.next()))
+            .map(Some)
             .collect();
+        let mut waiting = pending.len();
+        let mut head = 0;
         // How many pending workers are unavailable already (cordoned by others, NotReady).
-        let mut pending_down = pending.iter().filter(|c| base.unavailable.contains(&c.node)).count();
+        let mut pending_down = pending.iter().flatten().filter(|c| base.unavailable.contains(&c.node)).count();
         let mut running: Vec<(u64, &str)> = Vec::new();
         let mut now = clock;
         let mut guard = 0;
-        while !pending.is_empty() && guard <= hop.workers.len() * 2 + 2 {
+        while waiting > 0 && guard <= hop.workers.len() * 2 + 2 {
             guard += 1;
             // Pending workers already unavailable can join a full window; when there are
             // none, nothing after the point where the window fills can be admitted.
             let can_skip_full = pending_down > 0;
             let mut admitter = window::Admitter::new(&state);
             let mut admitted = Vec::new();
-            for candidate in pending.iter().copied() {
+            for slot in &mut pending[head..] {
+                let Some(candidate) = *slot else { continue };
                 if admitter.is_full() && !can_skip_full {
                     break;
                 }
                 if admitter.offer(candidate).is_ok() {
                     admitted.push(candidate.node.clone());
+                    *slot = None;
                 }
             }
+            waiting -= admitted.len();
+            if waiting * 2 < pending.len() {
+                pending.retain(Option::is_some);
+                head = 0;
+            }
+            head += pending[head..].iter().take_while(|slot| slot.is_none()).count();
             if !admitted.is_empty() {
                 let mut budgets: BTreeSet<String> = BTreeSet::new();
                 let mut pods_moved = 0;
@@ -132,8 +146,6 @@ pub fn forecast(plan: &Plan, roles: &BTreeMap<String, Role>, candidates: &[Candi
                     }
                 }
                 pending_down -= admitted.iter().filter(|n| base.unavailable.contains(*n)).count();
-                let admitted_set: BTreeSet<&str> = admitted.iter().map(String::as_str).collect();
-                pending.retain(|c| !admitted_set.contains(c.node.as_str()));
                 waves.push(Wave {
                     hop: hop_index,
                     start_s: now,
@@ -155,7 +167,7 @@ pub fn forecast(plan: &Plan, roles: &BTreeMap<String, Role>, candidates: &[Candi
             }
             now = now.max(end);
         }
-        stuck.extend(pending.iter().map(|c| c.node.clone()));
+        stuck.extend(pending.iter().flatten().map(|c| c.node.clone()));
         let last_end = running.iter().map(|(t, _)| *t).max().unwrap_or(now);
         clock = clock.max(now).max(last_end);
     }

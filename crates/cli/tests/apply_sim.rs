@@ -747,7 +747,11 @@ async fn etcd_restores_from_kubeadm_backup_and_from_snapshot_on_a_single_member(
     let etcd_backup = backup_path(&listing, "etcd");
     let etcd_entry = listing["backups"].as_array().unwrap().iter().find(|b| b["path"] == etcd_backup.as_str()).unwrap();
     assert!(etcd_entry["bytes"].as_u64().is_some_and(|b| b > 0), "the etcd backup's size is listed: {listing}");
-    let snapshot = listing["snapshots"][0].as_str().expect("the run's etcd snapshot").to_owned();
+    let snapshot = listing["snapshots"][0]["path"].as_str().expect("the run's etcd snapshot").to_owned();
+    assert!(
+        listing["snapshots"][0]["bytes"].as_u64().is_some_and(|b| b > 0),
+        "the snapshot's size is listed: {listing}"
+    );
     // Missing member certificates: refused before anything moves.
     let sim = &env.sim;
     let exec = |argv: &[&str]| {

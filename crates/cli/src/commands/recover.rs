@@ -36,7 +36,7 @@ struct NodeBackups {
     /// Image tag of each static pod manifest in place now.
     manifests: BTreeMap<String, String>,
     backups: Vec<BackupView>,
-    snapshots: Vec<String>,
+    snapshots: Vec<SnapshotView>,
     /// What the journal says about this node (failed or unfinished steps).
     journal: Vec<String>,
 }
@@ -51,6 +51,22 @@ struct BackupView {
     /// Etcd backups: the size of the data copy (`du -sb`), when the node could say.
     #[serde(skip_serializing_if = "Option::is_none")]
     bytes: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct SnapshotView {
+    path: String,
+    /// The snapshot file's size (`du -sb`), when the node could say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+}
+
+/// `etcd data`, with its size when known.
+fn etcd_data(bytes: Option<u64>) -> String {
+    match bytes {
+        Some(bytes) => format!("etcd data ({})", human_bytes(bytes)),
+        None => "etcd data".to_owned(),
+    }
 }
 
 /// A byte count as `du -h` would print it, in binary units (`12.3 MiB`).
@@ -105,7 +121,7 @@ async fn backups_of(exec: &dyn Executor) -> Result<Vec<BackupView>, CliError> {
     Ok(out)
 }
 
-async fn snapshots_of(exec: &dyn Executor) -> Result<Vec<String>, CliError> {
+async fn snapshots_of(exec: &dyn Executor) -> Result<Vec<SnapshotView>, CliError> {
     let runs = query(exec, &NodeOp::ListDir { path: SNAPSHOT_DIR.to_owned() }).await?;
     if runs.exit_code != 0 {
         return Ok(Vec::new());
@@ -114,14 +130,16 @@ async fn snapshots_of(exec: &dyn Executor) -> Result<Vec<String>, CliError> {
     for run_dir in runs.stdout.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let dir = format!("{SNAPSHOT_DIR}/{run_dir}");
         let files = query(exec, &NodeOp::ListDir { path: dir.clone() }).await?;
-        out.extend(
-            files
-                .stdout
-                .lines()
-                .map(str::trim)
-                .filter(|f| std::path::Path::new(f).extension().is_some_and(|e| e.eq_ignore_ascii_case("db")))
-                .map(|f| format!("{dir}/{f}")),
-        );
+        let snapshots = files
+            .stdout
+            .lines()
+            .map(str::trim)
+            .filter(|f| std::path::Path::new(f).extension().is_some_and(|e| e.eq_ignore_ascii_case("db")));
+        for file in snapshots {
+            let path = format!("{dir}/{file}");
+            let usage = query(exec, &NodeOp::DiskUsage { path: path.clone() }).await?;
+            out.push(SnapshotView { path, bytes: ops::parse_disk_usage(&usage).ok() });
+        }
     }
     Ok(out)
 }
@@ -206,17 +224,14 @@ fn render_list(report: &[NodeBackups]) -> String {
             .backups
             .iter()
             .map(|b| {
-                let holds = match b.bytes {
-                    Some(bytes) => format!("{} ({})", b.holds.join(","), human_bytes(bytes)),
-                    None => b.holds.join(","),
-                };
+                let holds = if b.kind == BackupKind::Etcd { etcd_data(b.bytes) } else { b.holds.join(",") };
                 vec![format!("kubeadm {:?}", b.kind).to_lowercase(), b.timestamp.clone(), holds, b.path.clone()]
             })
             .collect();
         rows.extend(
             n.snapshots
                 .iter()
-                .map(|s| vec!["etcd snapshot".to_owned(), "-".to_owned(), "etcd data".to_owned(), s.clone()]),
+                .map(|s| vec!["etcd snapshot".to_owned(), "-".to_owned(), etcd_data(s.bytes), s.path.clone()]),
         );
         if rows.is_empty() {
             out += "  no kubeadm backups and no kubeladder snapshots\n";

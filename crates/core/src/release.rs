@@ -48,6 +48,9 @@ pub struct Release {
     pub pause: String,
     pub repositories: Vec<Repository>,
     pub removed_apis: Vec<RemovedApi>,
+    /// kubeadm configuration API versions (`kubeadm.k8s.io/v1beta2`) kubeadm stops reading
+    /// at this minor.
+    pub kubeadm_config_removed: Vec<String>,
     pub checklist: Vec<String>,
     pub sources: Vec<String>,
 }
@@ -79,6 +82,8 @@ struct RawRelease {
     repositories: Vec<Repository>,
     #[serde(default)]
     removed_apis: Vec<RemovedApi>,
+    #[serde(default)]
+    kubeadm_config_removed: Vec<String>,
     checklist: Vec<String>,
     sources: Vec<String>,
 }
@@ -150,6 +155,12 @@ impl ReleaseData {
         })
     }
 
+    /// The minor whose kubeadm stops reading kubeadm configuration `api_version`
+    /// (`kubeadm.k8s.io/v1beta2`), when this data knows one.
+    pub fn kubeadm_config_removed_in(&self, api_version: &str) -> Option<Minor> {
+        self.releases.iter().find(|r| r.kubeadm_config_removed.iter().any(|v| v == api_version)).map(|r| r.minor)
+    }
+
     /// APIs removed by the minors after `from` up to and including `to`, with the minor
     /// that removes each.
     pub fn removed_between(&self, from: Minor, to: Minor) -> impl Iterator<Item = (Minor, &RemovedApi)> {
@@ -206,6 +217,14 @@ impl ReleaseData {
             if r.sources.is_empty() {
                 return fail(r.minor, "sources must say where the values were checked".to_owned());
             }
+            for version in &r.kubeadm_config_removed {
+                if !version.strip_prefix("kubeadm.k8s.io/").is_some_and(|v| is_group_version(v) && !v.contains('/')) {
+                    return fail(
+                        r.minor,
+                        format!("kubeadm_config_removed {version:?} must look like kubeadm.k8s.io/v1beta2"),
+                    );
+                }
+            }
             for api in &r.removed_apis {
                 if !is_group_version(&api.group_version) || !api.replacement.as_deref().is_none_or(is_group_version) {
                     return fail(r.minor, format!("removed API {api:?} has a malformed group/version"));
@@ -240,6 +259,7 @@ impl Release {
             pause: raw.pause,
             repositories: raw.repositories,
             removed_apis: raw.removed_apis,
+            kubeadm_config_removed: raw.kubeadm_config_removed,
             checklist: raw.checklist,
             sources: raw.sources,
         })
@@ -321,6 +341,13 @@ mod tests {
             d.removed_between(Minor::new(1, 24), Minor::new(1, 25))
                 .any(|(m, a)| m == Minor::new(1, 25) && a.group_version == "batch/v1beta1" && a.kind == "CronJob")
         );
+        // kubeadm's configuration API: v1beta1 gone in 1.22, v1beta2 in 1.27, v1beta3 in 1.37.
+        let gone = |v: &str| d.kubeadm_config_removed_in(&format!("kubeadm.k8s.io/{v}"));
+        assert_eq!(
+            [gone("v1beta1"), gone("v1beta2"), gone("v1beta3"), gone("v1beta4")],
+            [Some(Minor::new(1, 22)), Some(Minor::new(1, 27)), Some(Minor::new(1, 37)), None]
+        );
+        assert_eq!(d.get(Minor::new(1, 30)).unwrap().coredns, "v1.11.3");
     }
 
     #[test]
@@ -393,6 +420,11 @@ removed_apis = [{ group_version = "extensions/v1beta1", kind = "Ingress", replac
             ("kind = \"Ingress\"=>kind = \"ingress\"", "UpperCamelCase"),
             ("networking.k8s.io/v1\"=>extensions/v1beta1\"", "own replacement"),
             ("pause = \"3.2\"=>pause = \"3.2\"\nunknown = 1", "unknown field"),
+            ("pause = \"3.2\"=>pause = \"3.2\"\nkubeadm_config_removed = [\"v1beta2\"]", "kubeadm.k8s.io/v1beta2"),
+            (
+                "pause = \"3.2\"=>pause = \"3.2\"\nkubeadm_config_removed = [\"kubeadm.k8s.io/beta2\"]",
+                "kubeadm_config_removed",
+            ),
         ];
         for (edit, expected) in cases {
             let err = ReleaseData::parse(&with_second(edit)).unwrap_err().to_string();

@@ -178,6 +178,34 @@ async fn a_docker_node_blocks_the_hop_into_1_24_until_it_moves_to_containerd() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kubeadm_config_stored_in_a_removed_api_blocks_until_migrated() {
+    let env = Env::start(Scenario::small().with_version(KubeVersion::new(1, 27, 16))).await;
+    let get = ["get", "cm", "kubeadm-config", "-n", "kube-system", "-o", "jsonpath={.data.ClusterConfiguration}"];
+    let stored = env.kubectl(&get).await;
+    assert!(stored.contains("apiVersion: kubeadm.k8s.io/v1beta3"), "{stored}");
+    let (_, before) = plan_json(&env, "1.28").await;
+    assert!(!checks(&before).iter().any(|c| c.0 == "kubeadm-config-api"), "{:?}", checks(&before));
+    // A hand-edited ConfigMap in the version kubeadm 1.27 dropped.
+    let set = |text: &str| serde_json::json!({"data": {"ClusterConfiguration": text}}).to_string();
+    let old = set(&stored.replace("kubeadm.k8s.io/v1beta3", "kubeadm.k8s.io/v1beta2"));
+    env.kubectl(&["patch", "cm", "kubeadm-config", "-n", "kube-system", "--type=merge", "-p", &old]).await;
+    let (code, blocked) = plan_json(&env, "1.28").await;
+    assert_eq!(code, 3);
+    let expected =
+        ("kubeadm-config-api".to_owned(), "BLOCKER".to_owned(), "ConfigMap kube-system/kubeadm-config".to_owned());
+    assert!(checks(&blocked).contains(&expected), "{:?}", checks(&blocked));
+    // The simulated kubeadm 1.27 on the node agrees: it cannot decode what is stored.
+    let argv: Vec<String> = ["kubeadm", "upgrade", "plan"].map(str::to_owned).to_vec();
+    let out = env.sim.exec("cp-1", &argv).await.unwrap();
+    assert_eq!(out.exit_code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("is registered for version \"kubeadm.k8s.io/v1beta2\""), "{}", out.stderr);
+    env.kubectl(&["patch", "cm", "kubeadm-config", "-n", "kube-system", "--type=merge", "-p", &set(&stored)]).await;
+    let (_, after) = plan_json(&env, "1.28").await;
+    assert!(!checks(&after).iter().any(|c| c.0 == "kubeadm-config-api"), "{:?}", checks(&after));
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_budget_allowing_nothing_blocks_until_it_is_removed() {
     let env = Env::start(Scenario::small()).await;
     let manifest = env.dir.path().join("pdb.yaml");

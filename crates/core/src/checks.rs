@@ -78,6 +78,8 @@ pub struct CheckInput<'a> {
     pub nodes: &'a [NodeFacts],
     pub budgets: &'a [BudgetFacts],
     pub removed_apis: &'a [RemovedApiUse],
+    /// The API version of the ClusterConfiguration stored in `kube-system/kubeadm-config`.
+    pub kubeadm_config_api: Option<&'a str>,
     /// Workers whose evictable pods would not fit on the other nodes (from the window).
     pub capacity_misfits: &'a [(String, String)],
 }
@@ -104,6 +106,7 @@ pub fn run(input: &CheckInput<'_>) -> Vec<Finding> {
     hosts(input, &mut out);
     node_states(input, &mut out);
     removed_apis(input, &mut out);
+    kubeadm_config(input, &mut out);
     budgets_and_capacity(input, &mut out);
     out.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.hop_into.cmp(&b.hop_into)).then(a.check.cmp(b.check)));
     out
@@ -292,6 +295,33 @@ fn removed_apis(input: &CheckInput<'_>, out: &mut Vec<Finding>) {
 }
 
 /// Budgets that block drains, and pods that would not fit elsewhere.
+/// The ClusterConfiguration kubeadm keeps in `kube-system/kubeadm-config`: every `kubeadm
+/// upgrade` rewrites it in that kubeadm's preferred API version, so only the first hop's
+/// kubeadm can meet a version it no longer reads (a hand-edited or very old ConfigMap).
+fn kubeadm_config(input: &CheckInput<'_>, out: &mut Vec<Finding>) {
+    let Some(stored) = input.kubeadm_config_api else { return };
+    let Some(first) = input.path.hops.first().map(|h| h.to.minor()) else { return };
+    let Some(gone) = input.data.kubeadm_config_removed_in(stored) else { return };
+    if gone > first {
+        return;
+    }
+    let last_reader = Minor::new(gone.major, gone.minor.saturating_sub(1));
+    out.push(Finding {
+        check: "kubeadm-config-api",
+        severity: Severity::Blocker,
+        hop_into: Some(first),
+        subject: "ConfigMap kube-system/kubeadm-config".to_owned(),
+        message: format!(
+            "its ClusterConfiguration is stored as {stored}, which kubeadm {gone} and later no longer read: \
+             kubeadm {first} cannot load the cluster's configuration"
+        ),
+        fix: format!(
+            "with kubeadm {last_reader}: save the ClusterConfiguration to a file, `kubeadm config migrate --old-config old.yaml \
+             --new-config new.yaml`, then `kubeadm init phase upload-config kubeadm --config new.yaml`"
+        ),
+    });
+}
+
 fn budgets_and_capacity(input: &CheckInput<'_>, out: &mut Vec<Finding>) {
     for b in input.budgets {
         if b.disruptions_allowed <= 0 && b.pods > 0 {
@@ -353,6 +383,17 @@ mod tests {
         budgets: &[BudgetFacts],
         apis: &[RemovedApiUse],
     ) -> Vec<Finding> {
+        checks_with_kubeadm_config(from, to, nodes, budgets, apis, None)
+    }
+
+    fn checks_with_kubeadm_config(
+        from: &str,
+        to: &str,
+        nodes: &[NodeFacts],
+        budgets: &[BudgetFacts],
+        apis: &[RemovedApiUse],
+        kubeadm_config_api: Option<&str>,
+    ) -> Vec<Finding> {
         let state = uniform_cluster(KubeVersion::parse(from).unwrap(), 1, 2);
         let path = path(from, to);
         run(&CheckInput {
@@ -363,8 +404,31 @@ mod tests {
             nodes,
             budgets,
             removed_apis: apis,
+            kubeadm_config_api,
             capacity_misfits: &[],
         })
+    }
+
+    #[test]
+    fn a_kubeadm_config_the_first_hops_kubeadm_cannot_read_blocks() {
+        let found = |from: &str, to: &str, api: Option<&str>| -> Vec<Finding> {
+            checks_with_kubeadm_config(from, to, &[], &[], &[], api)
+                .into_iter()
+                .filter(|f| f.check == "kubeadm-config-api")
+                .collect()
+        };
+        let v1beta2 = Some("kubeadm.k8s.io/v1beta2");
+        let blocked = found("v1.26.15", "1.28", v1beta2);
+        assert_eq!(blocked.len(), 1, "{blocked:?}");
+        assert_eq!((blocked[0].severity, blocked[0].hop_into), (Severity::Blocker, Some(Minor::new(1, 27))));
+        assert!(blocked[0].message.contains("kubeadm.k8s.io/v1beta2"), "{}", blocked[0].message);
+        assert!(blocked[0].fix.contains("with kubeadm 1.26") && blocked[0].fix.contains("upload-config"));
+        // kubeadm 1.26 still reads v1beta2 and stores v1beta3 before the hop into 1.27.
+        assert!(found("v1.25.16", "1.28", v1beta2).is_empty());
+        assert!(found("v1.26.15", "1.28", Some("kubeadm.k8s.io/v1beta3")).is_empty());
+        assert!(found("v1.26.15", "1.28", None).is_empty());
+        assert_eq!(found("v1.36.5", "1.37", Some("kubeadm.k8s.io/v1beta3")).len(), 1);
+        assert!(found("v1.36.5", "1.37", Some("kubeadm.k8s.io/v1beta4")).is_empty());
     }
 
     fn ids(findings: &[Finding]) -> Vec<(&'static str, Severity)> {

@@ -52,6 +52,9 @@ pub struct Inventory {
     pub cluster_uid: String,
     /// `kubernetesVersion` from the `kubeadm-config` ConfigMap.
     pub cluster_version: KubeVersion,
+    /// The API version the ClusterConfiguration in `kubeadm-config` is stored in
+    /// (`kubeadm.k8s.io/v1beta3`): the next kubeadm must be able to read it.
+    pub kubeadm_config_api: Option<String>,
     /// The kube-proxy DaemonSet's image version.
     pub kube_proxy: Option<KubeVersion>,
     /// The CoreDNS Deployment's image tag.
@@ -158,6 +161,7 @@ impl Inventory {
         Ok(Self {
             cluster_uid: o.cluster_uid.clone(),
             cluster_version,
+            kubeadm_config_api: kubeadm_config_api(o.kubeadm_config),
             kube_proxy,
             coredns,
             kubelet_config_map: kubelet_config_map.last().map(|s| (*s).clone()),
@@ -218,6 +222,15 @@ pub fn kubeadm_cluster_version(cm: &ConfigMap) -> Result<KubeVersion, KubeError>
         .ok_or_else(|| KubeError::Missing("kubernetesVersion in kubeadm-config's ClusterConfiguration".to_owned()))?;
     KubeVersion::parse(value)
         .map_err(|e| KubeError::BadVersion { what: "kubeadm-config kubernetesVersion".to_owned(), error: e })
+}
+
+/// The top-level `apiVersion` of the ClusterConfiguration document in `kubeadm-config`.
+pub fn kubeadm_config_api(cm: &ConfigMap) -> Option<String> {
+    let text = cm.data.as_ref()?.get("ClusterConfiguration")?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("apiVersion:"))
+        .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// The tag of an image reference: `registry:5000/kube-apiserver:v1.18.20@sha256:...` -> `v1.18.20`.
@@ -386,5 +399,16 @@ mod tests {
         assert!(err.contains("kubernetesVersion") && err.contains("v1.x"), "{err}");
         cm.data = None;
         assert!(kubeadm_cluster_version(&cm).unwrap_err().to_string().contains("ClusterConfiguration"));
+        assert_eq!(kubeadm_config_api(&cm), None);
+    }
+
+    #[test]
+    fn the_stored_kubeadm_config_api_version_is_read() {
+        assert_eq!(kubeadm_config_api(&kubeadm_config("v1.21.14")).as_deref(), Some("kubeadm.k8s.io/v1beta2"));
+        let mut cm = kubeadm_config("v1.31.14");
+        let nested =
+            "apiServer:\n  extraArgs: {}\napiVersion: \"kubeadm.k8s.io/v1beta4\"\nkind: ClusterConfiguration\n";
+        cm.data = Some([("ClusterConfiguration".to_owned(), nested.to_owned())].into());
+        assert_eq!(kubeadm_config_api(&cm).as_deref(), Some("kubeadm.k8s.io/v1beta4"));
     }
 }

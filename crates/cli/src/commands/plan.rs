@@ -330,6 +330,7 @@ fn cluster_findings(
         nodes: &node_facts,
         budgets: &i.workload.budget_facts,
         removed_apis: &removed,
+        kubeadm_config_api: i.inventory.kubeadm_config_api.as_deref(),
         capacity_misfits: &misfits,
     })
 }

@@ -7,8 +7,8 @@ use kubeladder_core::KubeVersion;
 use kubeladder_core::skew::{KubeadmPolicyInput, kubeadm_policy};
 
 use super::control_plane::{
-    UpgradeOptions, apply_addons, config_version, kubelet_config_map, mark_control_planes, upgrade_static_pods,
-    upload_config, write_kubelet_config,
+    UpgradeOptions, apply_addons, config_version, decodable_config, kubelet_config_map, mark_control_planes,
+    upgrade_static_pods, upload_config, write_kubelet_config,
 };
 use super::{ADMIN_CONF, CommandOutput, MANIFESTS_DIR, manifests, sleep_virtual};
 use crate::model;
@@ -222,7 +222,13 @@ struct ClusterView {
 }
 
 /// kubeadm's configuration and health checks; the view of the cluster, or the failure.
-fn preflight(inner: &StoreInner, node: &str, flags: &Flags, out: &mut CommandOutput) -> Result<ClusterView, String> {
+fn preflight(
+    inner: &StoreInner,
+    node: &str,
+    kubeadm: &KubeVersion,
+    flags: &Flags,
+    out: &mut CommandOutput,
+) -> Result<ClusterView, String> {
     let Some(host) = inner.hosts.get(node) else { return Err(format!("no host {node}")) };
     if !host.files.is_file(ADMIN_CONF) {
         return Err(format!(
@@ -238,6 +244,7 @@ fn preflight(inner: &StoreInner, node: &str, flags: &Flags, out: &mut CommandOut
             "[upgrade/config] FATAL: failed to get config map: configmaps \"kubeadm-config\" not found".to_owned()
         );
     }
+    decodable_config(inner, kubeadm).map_err(|e| format!("[upgrade/config] FATAL: {e}"))?;
     out.line("[preflight] Running pre-flight checks.");
     out.line("[upgrade] Running cluster health checks");
     let ignored = |check: &str| flags.ignore_preflight.iter().any(|i| i == "all" || i == &check.to_lowercase());
@@ -301,7 +308,7 @@ fn plan(inner: &StoreInner, node: &str, kubeadm: &KubeVersion, args: &[String]) 
         Err(out) => return out,
     };
     let mut out = CommandOutput::default();
-    let view = match preflight(inner, node, &flags, &mut out) {
+    let view = match preflight(inner, node, kubeadm, &flags, &mut out) {
         Ok(view) => view,
         Err(message) => return fatal(out, message),
     };
@@ -365,7 +372,7 @@ async fn apply(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[String]
     let mut out = CommandOutput::default();
     let target = {
         let inner = store.lock();
-        let view = match preflight(&inner, node, &flags, &mut out) {
+        let view = match preflight(&inner, node, kubeadm, &flags, &mut out) {
             Ok(view) => view,
             Err(message) => return fatal(out, message),
         };
@@ -495,6 +502,9 @@ async fn upgrade_node(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[
                 "[upgrade/config] FATAL: failed to get config map: configmaps \"kubeadm-config\" not found",
             );
         };
+        if let Err(e) = decodable_config(&inner, kubeadm) {
+            return fatal(out, format!("[upgrade/config] FATAL: {e}"));
+        }
         let minimum = kubeadm.minor().offset(-1).unwrap_or(kubeadm.minor());
         if target < KubeVersion::new(minimum.major, minimum.minor, 0) {
             return fatal(

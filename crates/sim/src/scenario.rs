@@ -32,7 +32,7 @@ pub struct Scenario {
     pub kind: ScenarioKind,
     /// The cluster's version (control plane, kube-proxy, and every node not in `node_versions`).
     pub version: KubeVersion,
-    /// `docker://19.3.15`, `containerd://1.6.20`, ...
+    /// `docker://19.3.15`, `containerd://1.6.20`, ... (default: [`default_runtime`]).
     pub container_runtime: String,
     /// Every host's package manager.
     pub package_manager: PackageManager,
@@ -46,12 +46,19 @@ pub struct Scenario {
     pub objects: Vec<Value>,
 }
 
+/// The runtime a kubeadm cluster at `version` runs by default: Docker (dockershim) before
+/// 1.24, which removed it; containerd from then on.
+pub fn default_runtime(version: &KubeVersion) -> &'static str {
+    if version.minor() < Minor::new(1, 24) { "docker://19.3.15" } else { "containerd://1.7.27" }
+}
+
 impl Scenario {
     pub fn new(kind: ScenarioKind) -> Self {
+        let version = KubeVersion::new(1, 18, 20);
         Self {
             kind,
-            version: KubeVersion::new(1, 18, 20),
-            container_runtime: "docker://19.3.15".to_owned(),
+            version,
+            container_runtime: default_runtime(&version).to_owned(),
             package_manager: PackageManager::Apt,
             repository: None,
             node_versions: BTreeMap::new(),
@@ -88,7 +95,12 @@ impl Scenario {
     }
 
     #[must_use]
+    /// The cluster at `version`; a runtime still at the old version's default follows the
+    /// new one (no simulated 1.28 cluster runs on dockershim).
     pub fn with_version(mut self, version: KubeVersion) -> Self {
+        if self.container_runtime == default_runtime(&self.version) {
+            default_runtime(&version).clone_into(&mut self.container_runtime);
+        }
         self.version = version;
         self
     }

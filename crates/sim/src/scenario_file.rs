@@ -111,7 +111,7 @@ impl Scenario {
         };
         let mut scenario = Scenario::new(kind);
         if let Some(v) = &raw.version {
-            scenario.version = version(v)?;
+            scenario = scenario.with_version(version(v)?);
         }
         if let Some(runtime) = raw.container_runtime {
             scenario.container_runtime = runtime;
@@ -166,6 +166,18 @@ impl Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtime_follows_the_version_unless_named() {
+        let old = Scenario::from_yaml("version: v1.23.17\n").unwrap();
+        assert_eq!(old.container_runtime, "docker://19.3.15");
+        let new = Scenario::from_yaml("version: v1.24.17\n").unwrap();
+        assert_eq!(new.container_runtime, "containerd://1.7.27");
+        let named = Scenario::from_yaml("version: v1.28.15\ncontainer_runtime: cri-o://1.28.1\n").unwrap();
+        assert_eq!(named.container_runtime, "cri-o://1.28.1");
+        let kept = Scenario::new(ScenarioKind::Small).with_version(KubeVersion::new(1, 30, 14));
+        assert_eq!(kept.container_runtime, "containerd://1.7.27");
+    }
 
     #[test]
     fn reads_every_knob() {

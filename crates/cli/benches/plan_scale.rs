@@ -103,6 +103,8 @@ async fn plan_process(sim: &RunningSim, home: &Path, workers: &str, limit: Durat
         .env("HOME", home)
         .env("KUBECONFIG", home.join("kubeconfig"))
         .env("KUBELADDER_TIMINGS", "1")
+        // Loopback only: the shipped release data, no dl.k8s.io.
+        .env("KUBELADDER_RELEASE_URL", "off")
         .output()
         .await
         .unwrap();

@@ -367,6 +367,11 @@ pub struct PlanArgs {
     /// Judge end of life on this date (YYYY-MM-DD; default: today, UTC)
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = date)]
     pub date: Option<jiff::civil::Date>,
+    /// Where to ask for the latest stable release, as kubeadm does (GET URL/stable.txt and
+    /// URL/stable-1.y.txt, 5s each); `off` to use only the release data shipped with
+    /// kubeladder. Without an answer the plan says so and uses the shipped data
+    #[arg(long, value_name = "URL|off", env = "KUBELADDER_RELEASE_URL", default_value = crate::release_channel::DEFAULT_URL)]
+    pub release_url: String,
     /// Output format
     #[arg(short, long, value_enum, default_value_t)]
     pub output: Format,

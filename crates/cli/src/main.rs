@@ -5,6 +5,7 @@ mod commands;
 mod error;
 mod output;
 mod progress;
+mod release_channel;
 mod timings;
 
 use std::process::ExitCode;

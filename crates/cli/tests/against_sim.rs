@@ -46,6 +46,8 @@ impl Env {
             .args(&full)
             .env_remove("KUBECONFIG")
             .env_remove("KUBELADDER_TIMINGS")
+            // Loopback only: plan asks no one for the latest release unless a test says so.
+            .env("KUBELADDER_RELEASE_URL", "off")
             .envs(vars.iter().copied())
             .kill_on_drop(true)
             .output();
@@ -143,6 +145,68 @@ async fn plan_reports_phase_timings_on_stderr_only_when_asked() {
         .collect();
     for phase in ["read inventory", "read workload", "plan", "forecast", "checks"] {
         assert!(phases.contains(&phase), "no timing for {phase:?} in {timed_err}");
+    }
+    env.sim.shutdown().await;
+}
+
+/// A loopback HTTP server answering `GET /release/<file>` from `files` (404 otherwise),
+/// for as many requests as come; returns its base URL.
+async fn release_server(files: &'static [(&'static str, &'static str)]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/release", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = vec![0u8; 4096];
+            let n = socket.read(&mut request).await.unwrap_or(0);
+            let line = String::from_utf8_lossy(&request[..n]).lines().next().unwrap_or_default().to_owned();
+            let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+            let body = files.iter().find(|(f, _)| path == format!("/release/{f}")).map(|(_, b)| *b);
+            let response = match body {
+                Some(b) => format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{b}", b.len()),
+                None => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+            };
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_stable_comes_from_upstream_when_it_answers_and_from_the_shipped_data_when_not() {
+    let env = Env::start(Scenario::small()).await;
+    let args = ["plan", "--to", "latest", "--date", "2026-11-25", "-o", "json"];
+    let (code, offline, _) = env.run(&args).await;
+    let offline: Value = serde_json::from_str(&offline).unwrap();
+    assert_eq!(offline["latestStableSource"], "kubeladder release data (offline)");
+
+    // Upstream knows a minor newer than the shipped data: shown, and a warning to upgrade
+    // kubeladder - the plan itself still ends at the newest minor it knows.
+    let base = release_server(&[("stable.txt", "v1.99.3\n"), ("stable-1.18.txt", "v1.18.20\n")]).await;
+    let (online_code, online, stderr) = env.run_with_env(&args, &[("KUBELADDER_RELEASE_URL", &base)]).await;
+    assert_eq!(online_code, code, "{stderr}");
+    let online: Value = serde_json::from_str(&online).unwrap();
+    assert_eq!(online["latestStable"], "v1.99.3");
+    assert_eq!(online["latestStableSource"], format!("online: {base}/stable.txt"));
+    assert_eq!(online["latestInSeries"], "v1.18.20");
+    assert_eq!(online["target"], offline["target"], "the plan follows the shipped data");
+    let behind = ("release-data-behind".to_owned(), "WARNING".to_owned(), "kubeladder release data".to_owned());
+    assert!(checks(&online).contains(&behind), "{:?}", checks(&online));
+    assert!(!checks(&offline).contains(&behind));
+
+    // Nobody answers, or the answer is not a version: the shipped data, and why.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/release", listener.local_addr().unwrap())
+    };
+    let garbage = release_server(&[("stable.txt", "<html>moved</html>")]).await;
+    for (url, why) in [(closed.as_str(), "stable.txt: "), (garbage.as_str(), "stable.txt: ")] {
+        let (failed_code, failed, stderr) = env.run_with_env(&args, &[("KUBELADDER_RELEASE_URL", url)]).await;
+        assert_eq!(failed_code, code, "{stderr}");
+        let failed: Value = serde_json::from_str(&failed).unwrap();
+        let source = failed["latestStableSource"].as_str().unwrap();
+        assert!(source.starts_with("kubeladder release data (offline: ") && source.contains(why), "{source}");
+        assert_eq!(failed["latestStable"], offline["latestStable"]);
     }
     env.sim.shutdown().await;
 }

@@ -23,6 +23,7 @@ use crate::Outcome;
 use crate::args::PlanArgs;
 use crate::error::CliError;
 use crate::output;
+use crate::release_channel::{self, Lookup};
 use crate::timings::{phase, phase_async};
 
 pub const API_VERSION: &str = "kubeladder.io/v1alpha1";
@@ -37,8 +38,8 @@ pub struct UpgradePlan {
     pub strategy: WorkerStrategy,
     pub max_unavailable: String,
     pub latest_stable: KubeVersion,
-    /// Where `latest_stable` came from.
-    pub latest_stable_source: &'static str,
+    /// Where `latest_stable` came from: `online: URL`, or the shipped data (and why).
+    pub latest_stable_source: String,
     pub latest_in_series: Option<KubeVersion>,
     pub kubelets: Vec<KubeletRow>,
     pub control_plane: Vec<ComponentRow>,
@@ -107,6 +108,8 @@ pub struct Inputs<'a> {
     pub max_unavailable: MaxUnavailable,
     /// The repository each node installs from, from hosts data (empty without `--hosts`).
     pub repositories: &'a BTreeMap<String, kubeladder_core::package::Repository>,
+    /// What upstream says is the latest release, when asked.
+    pub latest: &'a Lookup,
 }
 
 /// Probe every node reachable through the hosts file: the repository it installs from,
@@ -166,6 +169,11 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
         phase_async("read removed APIs", removed_apis::scan(&clients.api, data, path.from.minor(), path.to.minor()))
             .await?;
     let today = args.date.unwrap_or_else(crate::commands::versions::today);
+    let latest = phase_async(
+        "read latest release",
+        release_channel::lookup(&args.release_url, inventory.cluster_version.minor()),
+    )
+    .await;
     let (repositories, host_findings) = match &args.hosts {
         Some(hosts) => phase_async("read hosts", host_facts(hosts, &inventory)).await?,
         None => (BTreeMap::new(), Vec::new()),
@@ -181,6 +189,7 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
             strategy: args.strategy.workers.into(),
             max_unavailable: args.strategy.max_unavailable,
             repositories: &repositories,
+            latest: &latest,
         })
     });
     report.blockers += host_findings.len();
@@ -227,6 +236,20 @@ pub fn build(i: &Inputs<'_>) -> UpgradePlan {
         planned.as_ref().ok().map(|p| forecast::forecast(p, &roles, &i.workload.candidates, &window))
     });
     findings.extend(phase("checks", || cluster_findings(i, &state, &window, &roles)));
+    let (latest_stable, latest_stable_source, latest_in_series) = latest_release(i, state.cluster_version.minor());
+    if latest_stable.minor() > i.data.newest().minor {
+        findings.push(Finding {
+            check: "release-data-behind",
+            severity: Severity::Warning,
+            hop_into: None,
+            subject: "kubeladder release data".to_owned(),
+            message: format!(
+                "upstream's latest stable release is {latest_stable}; this kubeladder knows minors up to {}",
+                i.data.newest().minor
+            ),
+            fix: format!("upgrade kubeladder to plan an upgrade to {}", latest_stable.minor()),
+        });
+    }
     let blockers = findings.iter().filter(|f| f.severity == Severity::Blocker).count();
     let target = i.path.to;
     UpgradePlan {
@@ -241,9 +264,9 @@ pub fn build(i: &Inputs<'_>) -> UpgradePlan {
         target,
         strategy: i.strategy,
         max_unavailable: format!("{} ({limit} node{})", i.max_unavailable, if limit == 1 { "" } else { "s" }),
-        latest_stable: i.data.newest().latest_patch,
-        latest_stable_source: "kubeladder release data (offline)",
-        latest_in_series: i.data.get(state.cluster_version.minor()).map(|r| r.latest_patch),
+        latest_stable,
+        latest_stable_source,
+        latest_in_series,
         kubelets: state.nodes.iter().map(|n| KubeletRow { node: n.name.clone(), current: n.kubelet, target }).collect(),
         control_plane: control_plane_rows(i, &state),
         component_configs: vec![
@@ -267,6 +290,21 @@ pub fn build(i: &Inputs<'_>) -> UpgradePlan {
         drains_per_node: drains,
         forecast,
         blockers,
+    }
+}
+
+/// The latest stable release and the latest of the cluster's series, and where they came
+/// from: upstream when it answered, else the shipped release data (saying why).
+fn latest_release(i: &Inputs<'_>, series: kubeladder_core::Minor) -> (KubeVersion, String, Option<KubeVersion>) {
+    let shipped_series = i.data.get(series).map(|r| r.latest_patch);
+    let shipped = |why: Option<&str>| match why {
+        Some(why) => format!("kubeladder release data (offline: {why})"),
+        None => "kubeladder release data (offline)".to_owned(),
+    };
+    match i.latest {
+        Lookup::Online { url, stable, in_series } => (*stable, format!("online: {url}"), in_series.or(shipped_series)),
+        Lookup::Failed(why) => (i.data.newest().latest_patch, shipped(Some(why)), shipped_series),
+        Lookup::Off => (i.data.newest().latest_patch, shipped(None), shipped_series),
     }
 }
 

@@ -193,6 +193,8 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
         max_unavailable: args.strategy.max_unavailable,
         // `apply` reaches every node itself before it starts (preflight).
         repositories: &BTreeMap::new(),
+        // `apply` runs the plan it shows; upstream's newest release does not change it.
+        latest: &crate::release_channel::Lookup::Off,
     });
     let summary = plan_summary(&plan, inventory, args.strategy.max_unavailable);
     if args.dry_run {

@@ -458,3 +458,33 @@ async fn plan_with_hosts_reports_the_legacy_repository_and_unreachable_nodes() {
     assert!(checks(&blocked).iter().any(|c| c.0 == "node-unreachable"), "{blocked}");
     env.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cgroup_v1_hosts_block_the_hop_into_1_35_when_the_hosts_are_asked() {
+    for cgroup_v1 in [true, false] {
+        let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 34, 11));
+        scenario.cgroup_v1 = cgroup_v1;
+        let env = Env::start(scenario).await;
+        let ca = env.dir.path().join("hosts.yaml.ca.pem");
+        std::fs::write(&ca, env.sim.ca_pem()).unwrap();
+        let hosts = env.dir.path().join("hosts.yaml");
+        std::fs::write(&hosts, env.sim.hosts_yaml(&ca)).unwrap();
+        let cgroup = |plan: &Value| -> Vec<String> {
+            checks(plan).into_iter().filter(|c| c.0 == "cgroup-v1" && c.1 == "BLOCKER").map(|c| c.2).collect()
+        };
+        // The API does not tell the cgroup version: without hosts data nothing is claimed.
+        let (_, without) = plan_json(&env, "1.35").await;
+        assert!(cgroup(&without).is_empty(), "{:?}", checks(&without));
+        let hosts_arg = hosts.display().to_string();
+        let (code, json, stderr) =
+            env.run(&["plan", "--to", "1.35", "--date", "2026-11-25", "-o", "json", "--hosts", &hosts_arg]).await;
+        let with: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}\n{stderr}"));
+        if cgroup_v1 {
+            assert_eq!(code, 3, "{with}");
+            assert_eq!(cgroup(&with), ["cp-1", "worker-1", "worker-2"], "{:?}", checks(&with));
+        } else {
+            assert!(cgroup(&with).is_empty(), "{:?}", checks(&with));
+        }
+        env.sim.shutdown().await;
+    }
+}

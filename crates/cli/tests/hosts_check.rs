@@ -212,6 +212,9 @@ async fn a_real_sshd_host_over_real_apt_and_one_nobody_answers() {
     let cp = host(&report, "cp-1");
     assert_eq!((cp["reachable"].as_bool(), cp["transport"].as_str()), (Some(true), Some("ssh")), "{cp}");
     assert!(cp["report"]["os"].as_str().unwrap().contains("Debian"), "{cp}");
+    // Over real SSH, the host's cgroup hierarchy as this machine sees it.
+    let v2 = Path::new(kubeladder_node::probe::CGROUP_V2_MARKER).exists();
+    assert_eq!(cp["report"]["cgroup"], if v2 { "v2" } else { "v1" }, "{cp}");
     assert_eq!(package(cp, "kubeadm")["version"], "1.18.20-00");
     assert_eq!(package(cp, "kubectl")["held"], true);
     assert_eq!(cp["report"]["repository"], "legacy", "from the installed version: {cp}");

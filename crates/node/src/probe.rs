@@ -19,6 +19,8 @@ pub struct HostReport {
     pub node: String,
     /// `PRETTY_NAME` from `/etc/os-release`.
     pub os: Option<String>,
+    /// The cgroup hierarchy the host runs (the 1.35 kubelet refuses v1 by default).
+    pub cgroup: Option<CgroupVersion>,
     pub package_manager: PackageManager,
     /// From the repository definition file, else from the installed kubeadm's version.
     pub repository: Option<Repository>,
@@ -32,6 +34,38 @@ pub struct HostReport {
     pub next_minor_available: Vec<String>,
     /// What could not be found out although the node answered.
     pub notes: Vec<String>,
+}
+
+/// The cgroup hierarchy mounted at `/sys/fs/cgroup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupVersion {
+    V1,
+    V2,
+}
+
+impl std::fmt::Display for CgroupVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::V1 => "v1",
+            Self::V2 => "v2",
+        })
+    }
+}
+
+/// The unified (v2) hierarchy has `cgroup.controllers` at its root; v1 (and the hybrid
+/// layout) does not. Anything but "no such file" leaves the question open.
+pub const CGROUP_V2_MARKER: &str = "/sys/fs/cgroup/cgroup.controllers";
+
+/// The cgroup version from reading [`CGROUP_V2_MARKER`].
+pub fn cgroup_from_marker(read: &crate::exec::ExecResult) -> Option<CgroupVersion> {
+    if read.exit_code == 0 {
+        Some(CgroupVersion::V2)
+    } else if read.stderr.contains("No such file") {
+        Some(CgroupVersion::V1)
+    } else {
+        None
+    }
 }
 
 /// An executor for `host` over its transport, without a line sink: see
@@ -68,6 +102,7 @@ pub async fn probe(
     let read = |path: &str| NodeOp::ReadFile { path: path.to_owned() };
     let os_release = crate::exec::query(exec, &read("/etc/os-release"), pm, timeout).await?;
     let os = os_release_field(&os_release.stdout, "PRETTY_NAME");
+    let cgroup = cgroup_from_marker(&crate::exec::query(exec, &read(CGROUP_V2_MARKER), pm, timeout).await?);
     let repo_file = if pm == PackageManager::Apt { APT_SOURCES_FILE } else { YUM_REPO_FILE };
     let repo = crate::exec::query(exec, &read(repo_file), pm, timeout).await?;
     let packages = ops::parse_packages(pm, &crate::exec::query(exec, &NodeOp::QueryPackages, pm, timeout).await?)?;
@@ -104,6 +139,7 @@ pub async fn probe(
     Ok(HostReport {
         node: exec.node().to_owned(),
         os,
+        cgroup,
         package_manager: pm,
         repository,
         repository_minor,
@@ -126,6 +162,19 @@ mod tests {
         assert_eq!(os_release_field(text, "VERSION_ID"), None);
     }
 
+    #[test]
+    fn cgroup_version_from_the_v2_marker() {
+        let out = |exit_code: i32, stderr: &str| crate::exec::ExecResult {
+            exit_code,
+            stdout: String::new(),
+            stderr: stderr.to_owned(),
+        };
+        assert_eq!(cgroup_from_marker(&out(0, "")), Some(CgroupVersion::V2));
+        let missing = format!("cat: {CGROUP_V2_MARKER}: No such file or directory\n");
+        assert_eq!(cgroup_from_marker(&out(1, &missing)), Some(CgroupVersion::V1));
+        assert_eq!(cgroup_from_marker(&out(1, "cat: Permission denied\n")), None);
+    }
+
     #[tokio::test]
     async fn probes_this_machine_locally() {
         use crate::hosts::Transport;
@@ -135,6 +184,9 @@ mod tests {
         let report = probe(exec.as_ref(), None, Duration::from_secs(30)).await.unwrap();
         assert_eq!(report.package_manager, PackageManager::Apt);
         assert!(report.os.is_some_and(|os| os.contains("Debian")));
+        // What this machine mounts, judged independently of the probe.
+        let v2 = std::path::Path::new(CGROUP_V2_MARKER).exists();
+        assert_eq!(report.cgroup, Some(if v2 { CgroupVersion::V2 } else { CgroupVersion::V1 }));
         let sim = Host { transport: Transport::Sim, ..host };
         let e = executor_for(&sim, &SshOptions::default()).unwrap_err();
         assert!(e.to_string().contains("without sim_url"), "{e}");

@@ -39,6 +39,8 @@ pub struct Scenario {
     /// The package repository hosts start with; `None`: legacy before 1.29, pkgs.k8s.io
     /// for the node's minor from 1.29.
     pub repository: Option<Repository>,
+    /// Every host runs the cgroup v1 hierarchy (default: v2).
+    pub cgroup_v1: bool,
     /// Nodes at another version than the cluster's (a cluster caught mid-upgrade): their
     /// packages, kubelet, and for control planes their static pods.
     pub node_versions: BTreeMap<String, KubeVersion>,
@@ -61,6 +63,7 @@ impl Scenario {
             container_runtime: default_runtime(&version).to_owned(),
             package_manager: PackageManager::Apt,
             repository: None,
+            cgroup_v1: false,
             node_versions: BTreeMap::new(),
             objects: Vec::new(),
         }
@@ -418,6 +421,7 @@ pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError
             version: node_version,
             package_manager: scenario.package_manager,
             repository: scenario.repository,
+            cgroup_v1: scenario.cgroup_v1,
         };
         let host = hosts.host(&spec, created_at);
         inner.hosts.insert(name.clone(), host);

@@ -8,6 +8,7 @@
 //! container_runtime: docker://19.3.15
 //! package_manager: apt       # apt | yum | dnf | dnf5
 //! repository: legacy         # legacy | pkgs.k8s.io (default: legacy before 1.29)
+//! cgroup: v2                 # v1 | v2: the hosts' cgroup hierarchy (default v2)
 //! node_versions:             # nodes caught at another version
 //!   worker-1: v1.17.17
 //! objects:                   # created after the built-in ones
@@ -44,6 +45,7 @@ struct RawScenario {
     container_runtime: Option<String>,
     package_manager: Option<Spanned<String>>,
     repository: Option<Spanned<String>>,
+    cgroup: Option<Spanned<String>>,
     #[serde(default)]
     node_versions: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -133,6 +135,13 @@ impl Scenario {
                 }
             });
         }
+        if let Some(cgroup) = &raw.cgroup {
+            scenario.cgroup_v1 = match cgroup.value.as_str() {
+                "v1" => true,
+                "v2" => false,
+                other => return Err(at(&cgroup.referenced, format!("unknown cgroup {other:?} (known: v1, v2)"))),
+            };
+        }
         let names = scenario.node_names();
         for (node, v) in &raw.node_versions {
             if !names.contains(node) {
@@ -181,13 +190,18 @@ mod tests {
 
     #[test]
     fn reads_every_knob() {
-        let text = "shape: large\nnodes: 12\npods_per_node: 3\nversion: v1.28.15\ncontainer_runtime: containerd://1.6.20\npackage_manager: dnf\nrepository: pkgs.k8s.io\nnode_versions:\n  worker-2: v1.27.16\nobjects:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: settings, namespace: default}\n    data: {mode: fast}\n";
+        let text = "shape: large\nnodes: 12\npods_per_node: 3\nversion: v1.28.15\ncontainer_runtime: containerd://1.6.20\npackage_manager: dnf\nrepository: pkgs.k8s.io\ncgroup: v1\nnode_versions:\n  worker-2: v1.27.16\nobjects:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: settings, namespace: default}\n    data: {mode: fast}\n";
         let scenario = Scenario::from_yaml(text).unwrap();
         assert_eq!(scenario.kind, ScenarioKind::Large { nodes: 12, pods_per_node: 3 });
         assert_eq!(scenario.version, KubeVersion::new(1, 28, 15));
         assert_eq!(scenario.container_runtime, "containerd://1.6.20");
         assert_eq!(scenario.package_manager, PackageManager::Dnf);
         assert_eq!(scenario.repository, Some(Repository::PkgsK8sIo));
+        assert!(scenario.cgroup_v1);
+        assert!(!Scenario::from_yaml("shape: small\n").unwrap().cgroup_v1);
+        let (line, _, message) = refused("shape: small\ncgroup: v3\n");
+        assert_eq!(line, 2, "{message}");
+        assert!(message.contains("unknown cgroup \"v3\""), "{message}");
         assert_eq!(scenario.node_versions["worker-2"], KubeVersion::new(1, 27, 16));
         assert_eq!(scenario.objects[0]["data"]["mode"], "fast");
         assert_eq!(Scenario::from_yaml("{}\n").unwrap(), Scenario::small());

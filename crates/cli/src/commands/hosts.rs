@@ -204,6 +204,7 @@ pub fn render(hosts: &[HostCheck]) -> String {
             "ADDRESS",
             "REACHABLE",
             "OS",
+            "CGROUP",
             "PACKAGES",
             "REPOSITORY",
             "KUBEADM",
@@ -214,7 +215,7 @@ pub fn render(hosts: &[HostCheck]) -> String {
         hosts.iter().map(|h| {
             let Some(r) = &h.report else {
                 let mut row = vec![h.node.clone(), h.address.clone(), "NO".to_owned()];
-                row.extend(std::iter::repeat_with(dash).take(7));
+                row.extend(std::iter::repeat_with(dash).take(8));
                 return row;
             };
             let package = |package: KubePackage| {
@@ -243,6 +244,7 @@ pub fn render(hosts: &[HostCheck]) -> String {
                 h.address.clone(),
                 "yes".to_owned(),
                 r.os.clone().unwrap_or_else(dash),
+                r.cgroup.map_or_else(dash, |c| c.to_string()),
                 r.package_manager.to_string(),
                 repository,
                 package(KubePackage::Kubeadm),

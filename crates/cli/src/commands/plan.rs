@@ -106,18 +106,25 @@ pub struct Inputs<'a> {
     pub path: &'a UpgradePath,
     pub strategy: WorkerStrategy,
     pub max_unavailable: MaxUnavailable,
-    /// The repository each node installs from, from hosts data (empty without `--hosts`).
-    pub repositories: &'a BTreeMap<String, kubeladder_core::package::Repository>,
+    /// What the hosts told (empty without `--hosts`).
+    pub hosts: &'a HostFacts,
     /// What upstream says is the latest release, when asked.
     pub latest: &'a Lookup,
 }
 
+/// What only the hosts know, per node.
+#[derive(Debug, Default)]
+pub struct HostFacts {
+    /// The repository each node installs from.
+    pub repositories: BTreeMap<String, kubeladder_core::package::Repository>,
+    /// Nodes known to run the cgroup v1 hierarchy (`true`) or v2 (`false`).
+    pub cgroup_v1: BTreeMap<String, bool>,
+}
+
 /// Probe every node reachable through the hosts file: the repository it installs from,
-/// and a BLOCKER for each node that cannot be reached (an upgrade would stop there).
-async fn host_facts(
-    hosts: &std::path::Path,
-    inventory: &Inventory,
-) -> Result<(BTreeMap<String, kubeladder_core::package::Repository>, Vec<Finding>), CliError> {
+/// its cgroup version, and a BLOCKER for each node that cannot be reached (an upgrade
+/// would stop there).
+async fn host_facts(hosts: &std::path::Path, inventory: &Inventory) -> Result<(HostFacts, Vec<Finding>), CliError> {
     use futures::StreamExt as _;
     let (execs, pms) = crate::commands::upgrade::executors(Some(hosts), inventory)?;
     let probes: Vec<(String, Result<kubeladder_node::probe::HostReport, kubeladder_node::NodeError>)> =
@@ -134,13 +141,16 @@ async fn host_facts(
             .buffer_unordered(16)
             .collect()
             .await;
-    let mut repositories = BTreeMap::new();
+    let mut facts = HostFacts::default();
     let mut findings = Vec::new();
     for (node, probe) in probes {
         match probe {
             Ok(report) => {
+                if let Some(c) = report.cgroup {
+                    facts.cgroup_v1.insert(node.clone(), c == kubeladder_node::probe::CgroupVersion::V1);
+                }
                 if let Some(r) = report.repository {
-                    repositories.insert(node, r);
+                    facts.repositories.insert(node, r);
                 }
             }
             Err(e) => findings.push(Finding {
@@ -154,7 +164,7 @@ async fn host_facts(
         }
     }
     findings.sort_by(|a, b| a.subject.cmp(&b.subject));
-    Ok((repositories, findings))
+    Ok((facts, findings))
 }
 
 pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
@@ -174,9 +184,9 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
         release_channel::lookup(&args.release_url, inventory.cluster_version.minor()),
     )
     .await;
-    let (repositories, host_findings) = match &args.hosts {
+    let (hosts, host_findings) = match &args.hosts {
         Some(hosts) => phase_async("read hosts", host_facts(hosts, &inventory)).await?,
-        None => (BTreeMap::new(), Vec::new()),
+        None => (HostFacts::default(), Vec::new()),
     };
     let mut report = phase("build", || {
         build(&Inputs {
@@ -188,7 +198,7 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
             path: &path,
             strategy: args.strategy.workers.into(),
             max_unavailable: args.strategy.max_unavailable,
-            repositories: &repositories,
+            hosts: &hosts,
             latest: &latest,
         })
     });
@@ -340,8 +350,8 @@ fn cluster_findings(
         .map(|n| NodeFacts {
             name: n.name.clone(),
             container_runtime: n.container_runtime.clone(),
-            cgroup_v1: None,
-            repository: i.repositories.get(&n.name).copied(),
+            cgroup_v1: i.hosts.cgroup_v1.get(&n.name).copied(),
+            repository: i.hosts.repositories.get(&n.name).copied(),
             etcd: n.control_plane.as_ref().and_then(|c| c.etcd.clone()),
         })
         .collect();

@@ -192,7 +192,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
         strategy: args.strategy.workers.into(),
         max_unavailable: args.strategy.max_unavailable,
         // `apply` reaches every node itself before it starts (preflight).
-        repositories: &BTreeMap::new(),
+        hosts: &plan_cmd::HostFacts::default(),
         // `apply` runs the plan it shows; upstream's newest release does not change it.
         latest: &crate::release_channel::Lookup::Off,
     });

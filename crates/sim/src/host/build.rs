@@ -36,6 +36,8 @@ pub(crate) struct HostSpec<'a> {
     pub version: KubeVersion,
     pub package_manager: PackageManager,
     pub repository: Option<Repository>,
+    /// No `/sys/fs/cgroup/cgroup.controllers`: the v1 hierarchy.
+    pub cgroup_v1: bool,
 }
 
 /// Builds hosts, sharing file contents between them.
@@ -74,6 +76,11 @@ impl Builder {
         };
         let os_release = self.text(os_release(spec.package_manager));
         put(&mut files, OS_RELEASE, os_release, 0o644);
+        if !spec.cgroup_v1 {
+            // The unified hierarchy's root lists its controllers.
+            let controllers = self.text("cpuset cpu io memory hugetlb pids rdma misc\n".to_owned());
+            put(&mut files, "/sys/fs/cgroup/cgroup.controllers", controllers, 0o444);
+        }
         let kubelet_config = self.text(KUBELET_CONFIGURATION.to_owned());
         put(&mut files, KUBELET_CONFIG, kubelet_config, 0o644);
         let kubelet_conf = self.text(kubeconfig("system:node", "https://127.0.1.1:6443"));

@@ -884,6 +884,21 @@ async fn an_unreachable_node_is_refused_before_anything_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cgroup_v1_hosts_are_refused_before_the_hop_into_1_35() {
+    let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 34, 11));
+    scenario.cgroup_v1 = true;
+    let env = Env::start(scenario).await;
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.35", "follow", "1", "state")).await;
+    assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("refusing to start") && stderr.contains("uses cgroup v1"), "{stderr}");
+    assert!(!env.path("state").join("header.json").exists(), "a journal was written");
+    for node in env.sim.store().list("nodes", None) {
+        assert!(!cordoned(&node), "{} was cordoned", str_at(&node, "/metadata/name"));
+        assert_eq!(str_at(&node, "/status/nodeInfo/kubeletVersion"), "v1.34.11");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_runs_a_scenario_file_and_refuses_a_malformed_one() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mixed.yaml");

@@ -124,9 +124,12 @@ pub struct HostFacts {
 /// Probe every node reachable through the hosts file: the repository it installs from,
 /// its cgroup version, and a BLOCKER for each node that cannot be reached (an upgrade
 /// would stop there).
-async fn host_facts(hosts: &std::path::Path, inventory: &Inventory) -> Result<(HostFacts, Vec<Finding>), CliError> {
+pub async fn host_facts(
+    hosts: Option<&std::path::Path>,
+    inventory: &Inventory,
+) -> Result<(HostFacts, Vec<Finding>), CliError> {
     use futures::StreamExt as _;
-    let (execs, pms) = crate::commands::upgrade::executors(Some(hosts), inventory)?;
+    let (execs, pms) = crate::commands::upgrade::executors(hosts, inventory)?;
     let probes: Vec<(String, Result<kubeladder_node::probe::HostReport, kubeladder_node::NodeError>)> =
         futures::stream::iter(execs.iter())
             .map(|(node, exec)| async {
@@ -185,7 +188,7 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
     )
     .await;
     let (hosts, host_findings) = match &args.hosts {
-        Some(hosts) => phase_async("read hosts", host_facts(hosts, &inventory)).await?,
+        Some(hosts) => phase_async("read hosts", host_facts(Some(hosts), &inventory)).await?,
         None => (HostFacts::default(), Vec::new()),
     };
     let mut report = phase("build", || {

@@ -178,7 +178,15 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
     let plan = core_plan::plan(&state, &upgrade_path, args.strategy.workers.into())
         .map_err(|e| CliError::Usage(format!("no safe plan: {e}")))?;
 
-    // The same checks `kubeladder plan` shows; blockers stop here.
+    // The same checks `kubeladder plan` shows; blockers stop here. Into 1.35 the hosts'
+    // cgroup version decides a blocker, so they are asked (read-only); a node that does not
+    // answer is left to the preflight below, which refuses it with exit 2.
+    let into_1_35 = |m: kubeladder_core::Minor| m >= kubeladder_core::Minor::new(1, 35);
+    let hosts = if !into_1_35(upgrade_path.from.minor()) && into_1_35(upgrade_path.to.minor()) {
+        plan_cmd::host_facts(args.run.hosts.as_deref(), inventory).await?.0
+    } else {
+        plan_cmd::HostFacts::default()
+    };
     let workload = WorkloadView::read(&cluster.clients.api, plan_cmd::upgrade_drain_options()).await?;
     let removed =
         removed_apis::scan(&cluster.clients.api, data, upgrade_path.from.minor(), upgrade_path.to.minor()).await?;
@@ -191,8 +199,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
         path: &upgrade_path,
         strategy: args.strategy.workers.into(),
         max_unavailable: args.strategy.max_unavailable,
-        // `apply` reaches every node itself before it starts (preflight).
-        hosts: &plan_cmd::HostFacts::default(),
+        hosts: &hosts,
         // `apply` runs the plan it shows; upstream's newest release does not change it.
         latest: &crate::release_channel::Lookup::Off,
     });

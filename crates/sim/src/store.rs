@@ -3,6 +3,7 @@
 //! and a broadcast channel to live watchers. One lock; callers keep critical sections short.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Map, Value, json};
@@ -208,16 +209,11 @@ impl StoreInner {
     }
 
     pub fn list<'a>(&'a self, resource: &str, namespace: Option<&'a str>) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
-        let Some(objects) = self.objects.get(resource) else { return Box::new(std::iter::empty()) };
-        match namespace {
-            None => Box::new(objects.values().map(|o| &**o)),
-            Some(ns) => Box::new(
-                objects
-                    .range((ns.to_owned(), String::new())..)
-                    .take_while(move |((n, _), _)| n == ns)
-                    .map(|(_, v)| &**v),
-            ),
-        }
+        let start = match namespace {
+            Some(ns) => Bound::Included((ns.to_owned(), String::new())),
+            None => Bound::Unbounded,
+        };
+        self.list_from(resource, namespace, start)
     }
 
     /// Like [`StoreInner::list`], starting after `(namespace, name)` (a list page's last
@@ -228,9 +224,19 @@ impl StoreInner {
         namespace: Option<&'a str>,
         after: (String, String),
     ) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
-        use std::ops::Bound::{Excluded, Unbounded};
+        self.list_from(resource, namespace, Bound::Excluded(after))
+    }
+
+    /// The objects of `resource` from `start` on, in (namespace, name) order, within
+    /// `namespace` when one is given.
+    fn list_from<'a>(
+        &'a self,
+        resource: &str,
+        namespace: Option<&'a str>,
+        start: Bound<(String, String)>,
+    ) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
         let Some(objects) = self.objects.get(resource) else { return Box::new(std::iter::empty()) };
-        let rest = objects.range((Excluded(after), Unbounded));
+        let rest = objects.range((start, Bound::Unbounded));
         match namespace {
             None => Box::new(rest.map(|(_, v)| &**v)),
             Some(ns) => Box::new(rest.take_while(move |((n, _), _)| n == ns).map(|(_, v)| &**v)),

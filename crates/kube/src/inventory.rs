@@ -215,10 +215,7 @@ pub fn kubeadm_cluster_version(cm: &ConfigMap) -> Result<KubeVersion, KubeError>
         cm.data.as_ref().and_then(|d| d.get("ClusterConfiguration")).ok_or_else(|| {
             KubeError::Missing("ClusterConfiguration in ConfigMap kube-system/kubeadm-config".to_owned())
         })?;
-    let value = text
-        .lines()
-        .find_map(|l| l.strip_prefix("kubernetesVersion:"))
-        .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\''))
+    let value = top_level_field(text, "kubernetesVersion")
         .ok_or_else(|| KubeError::Missing("kubernetesVersion in kubeadm-config's ClusterConfiguration".to_owned()))?;
     KubeVersion::parse(value)
         .map_err(|e| KubeError::BadVersion { what: "kubeadm-config kubernetesVersion".to_owned(), error: e })
@@ -227,10 +224,14 @@ pub fn kubeadm_cluster_version(cm: &ConfigMap) -> Result<KubeVersion, KubeError>
 /// The top-level `apiVersion` of the ClusterConfiguration document in `kubeadm-config`.
 pub fn kubeadm_config_api(cm: &ConfigMap) -> Option<String> {
     let text = cm.data.as_ref()?.get("ClusterConfiguration")?;
+    top_level_field(text, "apiVersion").filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// The value of a top-level `key: value` line of a YAML document, unquoted.
+fn top_level_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     text.lines()
-        .find_map(|l| l.strip_prefix("apiVersion:"))
-        .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
-        .filter(|v| !v.is_empty())
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\''))
 }
 
 /// The tag of an image reference: `registry:5000/kube-apiserver:v1.18.20@sha256:...` -> `v1.18.20`.

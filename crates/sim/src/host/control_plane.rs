@@ -253,27 +253,29 @@ fn humanize(secs: f64) -> String {
 
 /// `kubeadm-config`'s `kubernetesVersion` (what the cluster was last upgraded to).
 pub(crate) fn config_version(inner: &StoreInner) -> Option<KubeVersion> {
-    let cm = inner.get(CONFIGMAPS, "kube-system", "kubeadm-config")?;
-    str_at(cm, "data.ClusterConfiguration")
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("kubernetesVersion:"))
-        .and_then(|v| KubeVersion::parse(v.trim().trim_matches('"')).ok())
+    config_field(inner, "kubernetesVersion").and_then(|v| KubeVersion::parse(v).ok())
 }
 
 /// The API version `kubeadm-config`'s ClusterConfiguration is stored in.
-pub(crate) fn config_api(inner: &StoreInner) -> Option<String> {
+pub(crate) fn config_api(inner: &StoreInner) -> Option<&str> {
+    config_field(inner, "apiVersion")
+}
+
+/// A top-level `key: value` line of `kubeadm-config`'s ClusterConfiguration (the lines
+/// `upload_config` rewrites), unquoted.
+fn config_field<'a>(inner: &'a StoreInner, key: &str) -> Option<&'a str> {
     let cm = inner.get(CONFIGMAPS, "kube-system", "kubeadm-config")?;
     str_at(cm, "data.ClusterConfiguration")
         .lines()
-        .find_map(|l| l.strip_prefix("apiVersion:"))
-        .map(|v| v.trim().trim_matches('"').to_owned())
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .map(|v| v.trim().trim_matches('"'))
 }
 
 /// kubeadm decodes the stored ClusterConfiguration first: a version this kubeadm no longer
 /// knows is fatal, with kubeadm's own words.
 pub(crate) fn decodable_config(inner: &StoreInner, kubeadm: &KubeVersion) -> Result<(), String> {
     let Some(api) = config_api(inner) else { return Ok(()) };
-    let gone = kubeladder_core::release::ReleaseData::embedded().ok().and_then(|d| d.kubeadm_config_removed_in(&api));
+    let gone = kubeladder_core::release::ReleaseData::embedded().ok().and_then(|d| d.kubeadm_config_removed_in(api));
     match gone {
         Some(gone) if gone <= kubeadm.minor() => Err(format!(
             "unable to fetch the kubeadm-config ConfigMap: failed to decode cluster configuration data: no kind \"ClusterConfiguration\" is registered for version \"{api}\" in scheme \"k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31\""

@@ -89,6 +89,12 @@ fn crosses(path: &UpgradePath, minor: Minor) -> bool {
     path.from.minor() < minor && path.to.minor() >= minor
 }
 
+/// Whether the path hops into 1.35, whose kubelet refuses cgroup v1 hosts by default: only
+/// then does a host's cgroup version decide a blocker (and is worth asking the host for).
+pub fn needs_cgroup_v2(path: &UpgradePath) -> bool {
+    crosses(path, m("1.35"))
+}
+
 /// Minimum version parts, compared numerically: `1.5.9` < `1.6`.
 fn version_below(version: &str, minimum: &[u64]) -> Option<bool> {
     let parts: Vec<u64> = version
@@ -188,7 +194,7 @@ fn hosts(input: &CheckInput<'_>, out: &mut Vec<Finding>) {
                 fix: "upgrade containerd to 1.6 or newer before the hop into 1.26".to_owned(),
             });
         }
-        if crosses(path, m("1.35")) && node.cgroup_v1 == Some(true) {
+        if needs_cgroup_v2(path) && node.cgroup_v1 == Some(true) {
             out.push(Finding {
                 check: "cgroup-v1",
                 severity: Severity::Blocker,

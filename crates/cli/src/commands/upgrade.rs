@@ -181,8 +181,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
     // The same checks `kubeladder plan` shows; blockers stop here. Into 1.35 the hosts'
     // cgroup version decides a blocker, so they are asked (read-only); a node that does not
     // answer is left to the preflight below, which refuses it with exit 2.
-    let into_1_35 = |m: kubeladder_core::Minor| m >= kubeladder_core::Minor::new(1, 35);
-    let hosts = if !into_1_35(upgrade_path.from.minor()) && into_1_35(upgrade_path.to.minor()) {
+    let hosts = if kubeladder_core::checks::needs_cgroup_v2(&upgrade_path) {
         plan_cmd::host_facts(args.run.hosts.as_deref(), inventory).await?.0
     } else {
         plan_cmd::HostFacts::default()

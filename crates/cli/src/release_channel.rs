@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Empty, Limited};
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kubeladder_core::{KubeVersion, Minor};
 
@@ -42,24 +43,25 @@ pub async fn lookup(base: &str, series: Minor) -> Lookup {
     }
     let base = base.trim_end_matches('/');
     let url = format!("{base}/stable.txt");
-    match version_at(&url).await {
+    // One client (one load of the system's roots, one connection pool) for both files.
+    let connector = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
+        Ok(builder) => builder.https_or_http().enable_http1().build(),
+        Err(e) => return Lookup::Failed(format!("no CA certificates to verify {url}: {e}")),
+    };
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build(connector);
+    match version_at(&client, &url).await {
         Ok(stable) => {
-            let in_series = version_at(&format!("{base}/stable-{series}.txt")).await.ok();
+            let in_series = version_at(&client, &format!("{base}/stable-{series}.txt")).await.ok();
             Lookup::Online { url, stable, in_series }
         }
         Err(why) => Lookup::Failed(why),
     }
 }
 
-async fn version_at(url: &str) -> Result<KubeVersion, String> {
+type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+async fn version_at(client: &HttpClient, url: &str) -> Result<KubeVersion, String> {
     let uri: http::Uri = url.parse().map_err(|e| format!("{url} is not a URL: {e}"))?;
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| format!("no CA certificates to verify {url}: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
     let read = async {
         let response = client.get(uri).await.map_err(|e| format!("{url}: {}", error_chain(&e)))?;
         let status = response.status();

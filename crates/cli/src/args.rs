@@ -19,11 +19,17 @@ use crate::output::Format;
     about = "Upgrade a kubeadm-built Kubernetes cluster safely, one minor at a time, across every node",
     long_about = "kubeladder upgrades a kubeadm-built Kubernetes cluster from the version it runs to a target \
 several minors away: one minor per hop (kubeadm never skips one), control plane before workers, inside the \
-version skew policy at every moment.\n\nThe commands below answer the planning questions offline, from the \
-release data built into kubeladder.",
-    after_help = "Exit codes: 0 ok, 1 violations found (skew), 2 bad input.\n\n\
-Examples:\n  kubeladder path --from v1.18.4 --to 1.23\n  kubeladder skew --apiserver 1.29,1.30 --kubelet 1.26\n  \
-kubeladder versions --date 2024-06-01"
+version skew policy at every moment, draining within PodDisruptionBudgets, driving every node over SSH (or \
+locally), with a journal that resumes exactly where a run stopped.\n\n\
+Offline, from the release data built in: skew, path, versions. Against a cluster (kubeconfig like kubectl): \
+inventory, check, plan, drain, uncordon. Changing the cluster: apply, resume, abort, recover. Nodes: hosts check. \
+To try it without a cluster: demo, or sim serve for a simulated one that real kubectl talks to.",
+    after_help = "Exit codes: 0 ok; 1 violations found (skew, check), a step or a cluster operation failed (the \
+message says how to continue); 2 bad input, nothing changed; 3 the plan has blockers, nothing changed; 4 a run \
+paused on request (resume continues).\n\n\
+Examples:\n  kubeladder demo\n  kubeladder path --from v1.18.4 --to 1.23\n  \
+kubeladder plan --to 1.23 --hosts hosts.yaml\n  kubeladder apply --to 1.23 --hosts hosts.yaml\n  \
+kubeladder resume --hosts hosts.yaml"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -349,7 +355,7 @@ nowhere, nodes NotReady or already cordoned; and a drain forecast.\n\n\
 Duration estimates per step (seconds): etcd snapshot 30, repository 15, package install 45, kubeadm upgrade plan \
 20, upgrade apply 300, upgrade node 180 (control plane) / 20 (worker), static pods 60, kubelet restart + Ready 40, \
 drain 10 + 3 per pod.\n\n\
-JSON/YAML: an object with apiVersion kubeladder.io/v1alpha1, kind UpgradePlan, carrying everything the tables show.\n\n\
+JSON/YAML: an object with apiVersion kubeladder.io/v1alpha2, kind UpgradePlan, carrying everything the tables show (camelCase fields; v1alpha1 differed only in hops[].workers_upgraded).\n\n\
 Exit codes: 0 no blockers, 3 blockers found, 1 the cluster could not be read, 2 bad input.\n\n\
 Examples:\n  kubeladder plan --to 1.23\n  kubeladder plan --to latest --workers lag --max-unavailable 25% -o json")]
 pub struct PlanArgs {
@@ -370,7 +376,7 @@ pub struct PlanArgs {
     /// Where to ask for the latest stable release, as kubeadm does (GET URL/stable.txt and
     /// URL/stable-1.y.txt, 5s each); `off` to use only the release data shipped with
     /// kubeladder. Without an answer the plan says so and uses the shipped data
-    #[arg(long, value_name = "URL|off", env = "KUBELADDER_RELEASE_URL", default_value = crate::release_channel::DEFAULT_URL)]
+    #[arg(long, value_name = "URL|off", env = "KUBELADDER_RELEASE_URL", default_value = kubeladder_orchestrator::release_channel::DEFAULT_URL)]
     pub release_url: String,
     /// Output format
     #[arg(short, long, value_enum, default_value_t)]

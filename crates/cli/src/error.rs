@@ -1,14 +1,16 @@
 //! The CLI's error type: what the operator sees after `error: `.
 
+use kubeladder_orchestrator::OrchestratorError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// Bad input caught by the core (versions, unknown minors, refused paths). Exit 2.
     #[error(transparent)]
     Core(#[from] kubeladder_core::CoreError),
 
-    /// Talking to the cluster failed. Exit 2 for a bad kubeconfig, else 1.
+    /// A use case failed or refused; exit 2 when the input was wrong, else 1.
     #[error(transparent)]
-    Kube(#[from] kubeladder_kube::KubeError),
+    Orchestrator(Box<OrchestratorError>),
 
     /// Bad input caught by the CLI itself. Exit 2.
     #[error("{0}")]
@@ -17,14 +19,6 @@ pub enum CliError {
     /// The simulated cluster failed to start or stopped.
     #[error("simulated cluster: {0}")]
     Sim(#[from] kubeladder_sim::SimError),
-
-    /// Reading or writing the journal failed.
-    #[error(transparent)]
-    Journal(#[from] kubeladder_orchestrator::OrchestratorError),
-
-    /// Reaching or reading a node failed (hosts file, SSH, the simulator's hosts).
-    #[error(transparent)]
-    Node(#[from] kubeladder_node::NodeError),
 
     /// A run stopped on an error outside any step; the journal can resume it.
     #[error("{error}\nthe journal is consistent; continue with:\n  {resume}")]
@@ -37,4 +31,24 @@ pub enum CliError {
     /// Writing the output failed (e.g. a closed pipe). Exit 1.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+}
+
+impl From<OrchestratorError> for CliError {
+    fn from(e: OrchestratorError) -> Self {
+        Self::Orchestrator(Box::new(e))
+    }
+}
+
+impl CliError {
+    /// Whether the operator's input was wrong and nothing was changed (exit code 2).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Self::Core(_) | Self::Usage(_) => true,
+            Self::Orchestrator(e) => e.is_bad_input(),
+            Self::Sim(e) => {
+                matches!(e, kubeladder_sim::SimError::Scenario(_) | kubeladder_sim::SimError::ScenarioFile { .. })
+            }
+            Self::Run { .. } | Self::Runtime(_) | Self::Output(_) => false,
+        }
+    }
 }

@@ -5,8 +5,6 @@ mod commands;
 mod error;
 mod output;
 mod progress;
-mod release_channel;
-mod timings;
 
 use std::process::ExitCode;
 
@@ -77,20 +75,6 @@ impl From<Outcome> for ExitCode {
 
 impl CliError {
     fn exit_code(&self) -> ExitCode {
-        match self {
-            Self::Core(_)
-            | Self::Usage(_)
-            | Self::Kube(kubeladder_kube::KubeError::Kubeconfig(_))
-            | Self::Node(kubeladder_node::NodeError::HostsFile { .. })
-            | Self::Sim(kubeladder_sim::SimError::Scenario(_) | kubeladder_sim::SimError::ScenarioFile { .. })
-            | Self::Journal(kubeladder_orchestrator::OrchestratorError::NoJournal(_)) => ExitCode::from(2),
-            Self::Kube(_)
-            | Self::Journal(_)
-            | Self::Sim(_)
-            | Self::Node(_)
-            | Self::Run { .. }
-            | Self::Runtime(_)
-            | Self::Output(_) => ExitCode::from(1),
-        }
+        if self.is_bad_input() { ExitCode::from(2) } else { ExitCode::from(1) }
     }
 }

@@ -296,3 +296,13 @@ fn plain_line(record: &Record, info: Option<&StepInfo>) -> Option<String> {
         Event::RunFinished => Some(format!("{at}  run finished")),
     }
 }
+
+impl kubeladder_orchestrator::run::RunObserver for Printer {
+    fn record(&self, record: &Record) {
+        Printer::record(self, record);
+    }
+
+    fn message(&self, text: &str) {
+        Printer::message(self, text);
+    }
+}

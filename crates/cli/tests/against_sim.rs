@@ -114,7 +114,7 @@ async fn plan_for_the_ha_scenario_1_18_to_1_23() {
     let (code_json, json, _) = env.run(&["plan", "--to", "1.23", "--date", "2026-11-25", "-o", "json"]).await;
     assert_eq!(code, code_json);
     let v: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["apiVersion"], "kubeladder.io/v1alpha1");
+    assert_eq!(v["apiVersion"], "kubeladder.io/v1alpha2");
     assert_eq!(v["kind"], "UpgradePlan");
     assert_eq!(v["hops"].as_array().unwrap().len(), 5);
     assert_eq!(v["kubelets"].as_array().unwrap().len(), 9);

@@ -654,18 +654,25 @@ async fn settled_apiserver_version(env: &Env, node: &str, want: KubeVersion) -> 
     apiserver_version(env, node)
 }
 
+/// Run `apply` to 1.19 while cp-1's new kube-apiserver never becomes Ready: kubeadm fails
+/// after its timeout, rolling back (`rollback`) or leaving the new manifest (as if killed).
+/// Returns the run's stdout; the run must have failed.
+async fn apply_with_cp1_apiserver_never_ready(env: &Env, rollback: bool) -> String {
+    let fault = kubeladder_sim::Fault::StaticPodNeverReady {
+        node: "cp-1".to_owned(),
+        component: "kube-apiserver".to_owned(),
+        rollback,
+    };
+    env.sim.add_fault(fault).unwrap();
+    let (code, stdout, stderr) = env.run(&apply_args(env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    stdout
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_apply_with_kubeadm_rollback_then_rerun_and_resume() {
     let env = Env::start(Scenario::small()).await;
-    env.sim
-        .add_fault(kubeladder_sim::Fault::StaticPodNeverReady {
-            node: "cp-1".to_owned(),
-            component: "kube-apiserver".to_owned(),
-            rollback: true,
-        })
-        .unwrap();
-    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
-    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let stdout = apply_with_cp1_apiserver_never_ready(&env, true).await;
     let failed = events(&stdout).into_iter().find(|e| e["event"] == "failed").unwrap();
     assert_eq!(failed["step"], "kubeadm-upgrade-apply", "{failed}");
     // kubeadm rolled back: the node runs the old version, and the backup is listed.
@@ -687,15 +694,7 @@ async fn failed_apply_with_kubeadm_rollback_then_rerun_and_resume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_apply_without_rollback_then_restore_manifests_and_resume() {
     let env = Env::start(Scenario::small()).await;
-    env.sim
-        .add_fault(kubeladder_sim::Fault::StaticPodNeverReady {
-            node: "cp-1".to_owned(),
-            component: "kube-apiserver".to_owned(),
-            rollback: false,
-        })
-        .unwrap();
-    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
-    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    apply_with_cp1_apiserver_never_ready(&env, false).await;
     let listing = recover_list(&env, "cp-1").await;
     assert_eq!(listing["manifests"]["kube-apiserver"], "v1.19.16", "the new manifest stayed: {listing}");
     let backup = backup_path(&listing, "manifests");
@@ -735,6 +734,34 @@ async fn failed_apply_without_rollback_then_restore_manifests_and_resume() {
     assert!(stdout.contains("checked again on resume"), "{stdout}");
     let (code, stdout, stderr) = env.run(&env.resume_args("state", "1")).await;
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
+}
+
+/// A kubeadm that stopped half-way (its SSH session gone with a crashed kubeladder, or
+/// killed) leaves the apiserver manifest new and the controller-manager and scheduler old.
+/// The kubeadm step is not done then: `resume` must run kubeadm again (not skip it because
+/// the apiserver alone looks upgraded) and converge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubeadm_stopped_half_way_is_run_again_by_resume() {
+    let env = Env::start(Scenario::small()).await;
+    apply_with_cp1_apiserver_never_ready(&env, false).await;
+    let listing = recover_list(&env, "cp-1").await;
+    assert_eq!(listing["manifests"]["kube-apiserver"], "v1.19.16", "half-way: {listing}");
+    assert_eq!(listing["manifests"]["kube-controller-manager"], "v1.18.20", "half-way: {listing}");
+    assert_eq!(listing["manifests"]["kube-scheduler"], "v1.18.20", "half-way: {listing}");
+    env.sim.clear_faults();
+    let (code, stdout, stderr) = env.run(&env.resume_args("state", "1")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let apply = events(&stdout)
+        .into_iter()
+        .filter(|e| e["id"] == "h1/cp-1/kubeadm-upgrade-apply")
+        .map(|e| e["event"].as_str().unwrap_or_default().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(apply, ["step_started", "step_finished"], "kubeadm ran again on resume (not skipped): {stdout}");
+    let listing = recover_list(&env, "cp-1").await;
+    for component in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+        assert_eq!(listing["manifests"][component], "v1.19.16", "{component}: {listing}");
+    }
     assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
 }
 

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use kubeladder_core::Minor;
 use kubeladder_node::exec::run_op;
-use kubeladder_node::ops::{KubePackage, NodeOp, PackageManager};
+use kubeladder_node::ops::NodeOp;
+use kubeladder_node::{KubePackage, PackageManager};
 use kubeladder_node::{SshExecutor, SshOptions};
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt as _;

@@ -324,6 +324,92 @@ pub enum PackageFormat {
     Rpm,
 }
 
+/// A node's package manager. The same vocabulary for the nodes kubeladder drives and the
+/// simulated hosts that imitate them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageManager {
+    #[default]
+    Apt,
+    Yum,
+    Dnf,
+    /// dnf 5 (Fedora 41+): `--setopt=disable_excludes=...` instead of `--disableexcludes`.
+    Dnf5,
+}
+
+impl PackageManager {
+    pub const ALL: [Self; 4] = [Self::Apt, Self::Yum, Self::Dnf, Self::Dnf5];
+
+    pub fn format(self) -> PackageFormat {
+        match self {
+            Self::Apt => PackageFormat::Deb,
+            Self::Yum | Self::Dnf | Self::Dnf5 => PackageFormat::Rpm,
+        }
+    }
+
+    /// The command name on the node.
+    pub fn program(self) -> &'static str {
+        match self {
+            Self::Apt => "apt-get",
+            Self::Yum => "yum",
+            Self::Dnf | Self::Dnf5 => "dnf",
+        }
+    }
+
+    /// `apt` (or `apt-get`), `yum`, `dnf`, `dnf5`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "apt" | "apt-get" => Some(Self::Apt),
+            "yum" => Some(Self::Yum),
+            "dnf" => Some(Self::Dnf),
+            "dnf5" => Some(Self::Dnf5),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PackageManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Apt => "apt",
+            Self::Yum => "yum",
+            Self::Dnf => "dnf",
+            Self::Dnf5 => "dnf5",
+        })
+    }
+}
+
+/// The Kubernetes packages kubeladder installs, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KubePackage {
+    Kubeadm,
+    Kubelet,
+    Kubectl,
+}
+
+impl KubePackage {
+    pub const ALL: [Self; 3] = [Self::Kubeadm, Self::Kubelet, Self::Kubectl];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Kubeadm => "kubeadm",
+            Self::Kubelet => "kubelet",
+            Self::Kubectl => "kubectl",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == text)
+    }
+}
+
+impl fmt::Display for KubePackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Which Kubernetes package repository a node installs from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Repository {

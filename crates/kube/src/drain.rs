@@ -27,6 +27,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::budgets::{self, Budget};
+use crate::error::Blocker;
 use crate::error::KubeError;
 
 /// Node annotation naming the kubeladder run that cordoned the node.
@@ -119,26 +120,6 @@ impl Default for DrainConfig {
             disable_eviction: false,
             grace_period_seconds: None,
         }
-    }
-}
-
-/// A budget that kept a pod on the node until the timeout.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Blocker {
-    pub pod: String,
-    pub budget: String,
-    pub disruptions_allowed: i64,
-    pub current_healthy: i64,
-    pub desired_healthy: i64,
-}
-
-impl std::fmt::Display for Blocker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "pod {} held by PodDisruptionBudget {} (disruptionsAllowed {}, currentHealthy {}/desiredHealthy {})",
-            self.pod, self.budget, self.disruptions_allowed, self.current_healthy, self.desired_healthy
-        )
     }
 }
 

@@ -1,5 +1,37 @@
 //! `KubeError`: failures talking to or understanding the cluster, each naming what was asked.
 
+use serde::Serialize;
+
+/// A budget that kept a pod on the node until the timeout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Blocker {
+    pub pod: String,
+    pub budget: String,
+    pub disruptions_allowed: i64,
+    pub current_healthy: i64,
+    pub desired_healthy: i64,
+}
+
+impl std::fmt::Display for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pod {} held by PodDisruptionBudget {} (disruptionsAllowed {}, currentHealthy {}/desiredHealthy {})",
+            self.pod, self.budget, self.disruptions_allowed, self.current_healthy, self.desired_healthy
+        )
+    }
+}
+
+/// Who holds the lock, as the refusal shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holder {
+    pub identity: String,
+    pub acquired: Option<String>,
+    pub renewed: Option<String>,
+    /// The lease's `leaseDurationSeconds`: stale that long after its last renewal.
+    pub lease_seconds: i32,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
     #[error("kubeconfig: {0}")]
@@ -28,7 +60,7 @@ pub enum KubeError {
         remaining.len(),
         blockers.iter().map(|b| format!("\n  {b}")).collect::<Vec<_>>().concat()
     )]
-    DrainTimeout { node: String, blockers: Vec<crate::drain::Blocker>, remaining: Vec<String> },
+    DrainTimeout { node: String, blockers: Vec<Blocker>, remaining: Vec<String> },
 
     #[error("listing {what} did not end after {pages} pages; is the API server paginating correctly?")]
     EndlessList { what: String, pages: usize },
@@ -48,9 +80,9 @@ pub enum KubeError {
         .0.identity,
         .0.acquired.as_deref().unwrap_or("?"),
         .0.renewed.as_deref().unwrap_or("?"),
-        crate::lock::LEASE_SECONDS
+        .0.lease_seconds
     )]
-    LockHeld(crate::lock::Holder),
+    LockHeld(Holder),
 
     #[error("lost the run lock to {}; stopping before the next step", by.as_deref().unwrap_or("nobody (the Lease was deleted)"))]
     LockLost { by: Option<String> },

@@ -6,11 +6,12 @@ use http::Request;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Client;
 use kube::api::{Api, ListParams};
-use kubeladder_core::KubeVersion;
+use kubeladder_core::kubeadm::StaticPod;
+use kubeladder_core::{KubeVersion, image};
 use serde::Serialize;
 
 use crate::error::KubeError;
-use crate::inventory::{self, Inventory};
+use crate::inventory::Inventory;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Gate {
@@ -86,7 +87,7 @@ pub async fn static_pods_at(
         .await
         .map_err(|e| KubeError::api(&format!("list control-plane pods on {node}"), e))?;
     let mut problems = Vec::new();
-    for component in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+    for component in StaticPod::VERSIONED.map(StaticPod::name) {
         let Some(pod) = list.items.iter().find(|p| {
             p.metadata.labels.as_ref().and_then(|l| l.get("component")).map(String::as_str) == Some(component)
         }) else {
@@ -95,7 +96,7 @@ pub async fn static_pods_at(
         };
         let image =
             pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default();
-        let tag = inventory::image_tag(&image).unwrap_or_default();
+        let tag = image::tag(&image).unwrap_or_default();
         if KubeVersion::parse(tag).ok() != Some(version) {
             problems.push(format!("{component} runs {tag}, expected {version}"));
         }

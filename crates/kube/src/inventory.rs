@@ -9,8 +9,9 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
 use kube::Client;
 use kube::api::{Api, ListParams};
-use kubeladder_core::KubeVersion;
 use kubeladder_core::cluster::{ClusterState, NodeState, Role, StaticPods};
+use kubeladder_core::kubeadm::StaticPod;
+use kubeladder_core::{KubeVersion, image};
 use serde::Serialize;
 
 use crate::error::KubeError;
@@ -137,11 +138,11 @@ impl Inventory {
         let kube_proxy = o
             .kube_proxy
             .and_then(|ds| ds.spec.as_ref()?.template.spec.as_ref()?.containers.first()?.image.clone())
-            .and_then(|image| image_tag(&image).and_then(|t| KubeVersion::parse(t).ok()));
+            .and_then(|image| image::tag(&image).and_then(|t| KubeVersion::parse(t).ok()));
         let coredns = o
             .coredns
             .and_then(|d| d.spec.as_ref()?.template.spec.as_ref()?.containers.first()?.image.clone())
-            .and_then(|image| image_tag(&image).map(str::to_owned));
+            .and_then(|image| image::tag(&image).map(str::to_owned));
         let mut kubelet_config_map: Vec<&String> = o
             .config_map_names
             .iter()
@@ -234,13 +235,6 @@ fn top_level_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
         .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\''))
 }
 
-/// The tag of an image reference: `registry:5000/kube-apiserver:v1.18.20@sha256:...` -> `v1.18.20`.
-pub fn image_tag(image: &str) -> Option<&str> {
-    let without_digest = image.split('@').next()?;
-    let last = without_digest.rsplit('/').next()?;
-    last.split_once(':').map(|(_, tag)| tag)
-}
-
 fn mirror_pods_by_node(pods: &[Pod]) -> BTreeMap<String, Vec<&Pod>> {
     let mut out: BTreeMap<String, Vec<&Pod>> = BTreeMap::new();
     for pod in pods {
@@ -251,9 +245,11 @@ fn mirror_pods_by_node(pods: &[Pod]) -> BTreeMap<String, Vec<&Pod>> {
     out
 }
 
-fn component_image<'p>(pods: &[&'p Pod], component: &str) -> Option<&'p str> {
+fn component_image<'p>(pods: &[&'p Pod], component: StaticPod) -> Option<&'p str> {
     pods.iter()
-        .find(|p| p.metadata.labels.as_ref().and_then(|l| l.get("component")).map(String::as_str) == Some(component))
+        .find(|p| {
+            p.metadata.labels.as_ref().and_then(|l| l.get("component")).map(String::as_str) == Some(component.name())
+        })
         .and_then(|p| p.spec.as_ref()?.containers.first()?.image.as_deref())
 }
 
@@ -261,7 +257,7 @@ fn node_info(node: &Node, mirror_pods: &BTreeMap<String, Vec<&Pod>>) -> Result<N
     let name = node.metadata.name.clone().unwrap_or_default();
     let labels = node.metadata.labels.clone().unwrap_or_default();
     let pods = mirror_pods.get(&name).map_or(&[][..], Vec::as_slice);
-    let has_apiserver = component_image(pods, "kube-apiserver").is_some();
+    let has_apiserver = component_image(pods, StaticPod::KubeApiserver).is_some();
     let role = if labels.contains_key(CONTROL_PLANE_LABEL) || labels.contains_key(MASTER_LABEL) || has_apiserver {
         Role::ControlPlane
     } else {
@@ -271,13 +267,14 @@ fn node_info(node: &Node, mirror_pods: &BTreeMap<String, Vec<&Pod>>) -> Result<N
     let info = status.node_info.clone().unwrap_or_default();
     let kubelet = KubeVersion::parse(&info.kubelet_version)
         .map_err(|e| KubeError::BadVersion { what: format!("kubelet version of node {name}"), error: e })?;
-    let version_of =
-        |component: &str| component_image(pods, component).and_then(image_tag).and_then(|t| KubeVersion::parse(t).ok());
+    let version_of = |component: StaticPod| {
+        component_image(pods, component).and_then(image::tag).and_then(|t| KubeVersion::parse(t).ok())
+    };
     let control_plane = (role == Role::ControlPlane).then(|| ControlPlanePods {
-        apiserver: version_of("kube-apiserver"),
-        controller_manager: version_of("kube-controller-manager"),
-        scheduler: version_of("kube-scheduler"),
-        etcd: component_image(pods, "etcd").and_then(image_tag).map(str::to_owned),
+        apiserver: version_of(StaticPod::KubeApiserver),
+        controller_manager: version_of(StaticPod::KubeControllerManager),
+        scheduler: version_of(StaticPod::KubeScheduler),
+        etcd: component_image(pods, StaticPod::Etcd).and_then(image::tag).map(str::to_owned),
     });
     let ready =
         status.conditions.as_ref().is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
@@ -336,13 +333,6 @@ mod tests {
             "data": {"ClusterConfiguration": format!("apiVersion: kubeadm.k8s.io/v1beta2\nkind: ClusterConfiguration\nkubernetesVersion: {version}\n")}
         }))
         .unwrap()
-    }
-
-    #[test]
-    fn image_tags() {
-        assert_eq!(image_tag("k8s.gcr.io/kube-apiserver:v1.18.20"), Some("v1.18.20"));
-        assert_eq!(image_tag("registry:5000/etcd:3.4.13-0@sha256:abc"), Some("3.4.13-0"));
-        assert_eq!(image_tag("registry:5000/etcd"), None);
     }
 
     #[test]

@@ -13,22 +13,14 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Client;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
-use serde::Serialize;
 
+use crate::error::Holder;
 use crate::error::KubeError;
 
 pub const LEASE_NAME: &str = "kubeladder";
 pub const LEASE_NAMESPACE: &str = "kube-system";
 pub const LEASE_SECONDS: i32 = 60;
 pub const RENEW_EVERY: Duration = Duration::from_secs(15);
-
-/// Who holds the lock, as the refusal shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Holder {
-    pub identity: String,
-    pub acquired: Option<String>,
-    pub renewed: Option<String>,
-}
 
 /// A held lock. Dropping it does not release it: call [`RunLock::release`].
 pub struct RunLock {
@@ -59,6 +51,7 @@ fn holder(lease: &Lease) -> Holder {
         identity: spec.holder_identity.unwrap_or_default(),
         acquired: spec.acquire_time.map(|t| t.0.to_string()),
         renewed: spec.renew_time.map(|t| t.0.to_string()),
+        lease_seconds: spec.lease_duration_seconds.unwrap_or(LEASE_SECONDS),
     }
 }
 

@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::Client;
 use kube::api::{Api, ListParams};
 use kubeladder_core::checks::BudgetFacts;
-use kubeladder_core::drain::{self as core_drain, Decision, DrainOptions};
+use kubeladder_core::drain::{Decision, DrainOptions, classify};
 use kubeladder_core::window::{Candidate, PodDemand, Resources, WindowState};
 
 use crate::budgets::{self, Budget, BudgetIndex};
@@ -113,7 +113,7 @@ impl PodTally {
             // their DaemonSet existence does not matter for what moves).
             let facts = pod_facts(pod, &daemonsets);
             let facts = kubeladder_core::drain::PodFacts { controller_exists: true, ..facts };
-            if matches!(core_drain::classify(&facts, self.options), Decision::Evict { .. }) {
+            if matches!(classify(&facts, self.options), Decision::Evict { .. }) {
                 self.by_node.entry(node).or_default().push(PodDemand {
                     name: pod_key(pod),
                     requests,

@@ -27,11 +27,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use kubeladder_core::package::PackageManager;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{MessageFormatter as _, Spanned};
 
 use crate::error::NodeError;
-use crate::ops::PackageManager;
 
 /// How kubeladder reaches a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -277,11 +277,37 @@ fn check_sim_url(
     at_error: &impl Fn(&serde_saphyr::Location, String) -> NodeError,
 ) -> Result<(), NodeError> {
     match &settings.sim_url {
-        Some(url) => crate::exec::sim::parse_url(&url.value)
+        Some(url) => parse_sim_url(&url.value)
             .map(|_| ())
             .map_err(|reason| at_error(&url.referenced, format!("sim_url {:?}: {reason}", url.value))),
         None => Ok(()),
     }
+}
+
+/// `https://HOST[:PORT][/]` -> (host, port). Anything else, a path included, is refused.
+pub fn parse_sim_url(url: &str) -> Result<(String, u16), String> {
+    let rest = url.strip_prefix("https://").ok_or("not an https:// URL")?;
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
+        return Err("expected https://HOST:PORT with no path".to_owned());
+    }
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']').ok_or("unclosed [ in the address")?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(port) => port.parse::<u16>().map_err(|_| format!("port {port:?} is not a number up to 65535"))?,
+        None => 443,
+    };
+    if host.is_empty() {
+        return Err("no host".to_owned());
+    }
+    Ok((host.to_owned(), port))
 }
 
 fn to_usize(n: u64) -> usize {

@@ -21,9 +21,12 @@ pub mod error;
 pub mod exec;
 pub mod hosts;
 pub mod ops;
+pub mod output;
 pub mod probe;
 pub mod recovery;
 
 pub use error::NodeError;
-pub use exec::{ExecResult, Executor, LineSink, LocalExecutor, SimExecutor, SshExecutor, SshOptions, executor_for};
-pub use ops::{CommandOutput, KubePackage, NodeOp, PackageManager, RepoSource};
+pub use exec::{Executor, LineSink, LocalExecutor, SimExecutor, SshExecutor, SshOptions, executor_for};
+pub use kubeladder_core::package::{KubePackage, PackageManager};
+pub use ops::{NodeOp, RepoSource};
+pub use output::CommandOutput;

@@ -9,12 +9,17 @@
 
 use std::fmt;
 
-use kubeladder_core::package::{DebVersion, PackageFormat, RepoStyle, Repository, RpmVersion};
+use kubeladder_core::image;
+use kubeladder_core::kubeadm::{self, KUBEADM_TMP_DIR, StaticPod};
+use kubeladder_core::package::{
+    DebVersion, KubePackage, PackageFormat, PackageManager, RepoStyle, Repository, RpmVersion,
+};
 use kubeladder_core::{KubeVersion, Minor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::NodeError;
-use crate::recovery::{self, EtcdMember, EtcdSource, StaticPod};
+use crate::output::CommandOutput;
+use crate::recovery::{self, EtcdMember, EtcdSource};
 
 /// The apt sources file kubeladder owns.
 pub const APT_SOURCES_FILE: &str = "/etc/apt/sources.list.d/kubernetes.list";
@@ -24,91 +29,6 @@ pub const APT_KEYRING: &str = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
 pub const YUM_REPO_FILE: &str = "/etc/yum.repos.d/kubernetes.repo";
 /// What the yum/dnf repository excludes, so that only an explicit install changes them.
 pub const YUM_EXCLUDES: &str = "kubelet kubeadm kubectl cri-tools kubernetes-cni";
-/// Where kubeadm writes its backups.
-pub const KUBEADM_TMP_DIR: &str = "/etc/kubernetes/tmp";
-/// The static pod manifests directory.
-pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
-
-/// A node's package manager.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PackageManager {
-    Apt,
-    Yum,
-    Dnf,
-    /// dnf 5 (Fedora 41+): `--setopt=disable_excludes=...` instead of `--disableexcludes`.
-    Dnf5,
-}
-
-impl PackageManager {
-    pub fn format(self) -> PackageFormat {
-        match self {
-            Self::Apt => PackageFormat::Deb,
-            Self::Yum | Self::Dnf | Self::Dnf5 => PackageFormat::Rpm,
-        }
-    }
-
-    /// The command name on the node.
-    pub fn program(self) -> &'static str {
-        match self {
-            Self::Apt => "apt-get",
-            Self::Yum => "yum",
-            Self::Dnf | Self::Dnf5 => "dnf",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "apt" | "apt-get" => Some(Self::Apt),
-            "yum" => Some(Self::Yum),
-            "dnf" => Some(Self::Dnf),
-            "dnf5" => Some(Self::Dnf5),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for PackageManager {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Apt => "apt",
-            Self::Yum => "yum",
-            Self::Dnf => "dnf",
-            Self::Dnf5 => "dnf5",
-        })
-    }
-}
-
-/// The Kubernetes packages kubeladder installs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KubePackage {
-    Kubeadm,
-    Kubelet,
-    Kubectl,
-}
-
-impl KubePackage {
-    pub const ALL: [Self; 3] = [Self::Kubeadm, Self::Kubelet, Self::Kubectl];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Kubeadm => "kubeadm",
-            Self::Kubelet => "kubelet",
-            Self::Kubectl => "kubectl",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == text)
-    }
-}
-
-impl fmt::Display for KubePackage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Where a Kubernetes package repository lives. [`RepoSource::upstream`] gives the real
 /// ones; tests and air-gapped sites point `url` at a mirror.
@@ -244,10 +164,24 @@ pub enum NodeOp {
         change_held: bool,
     },
     KubeadmUpgradePlan,
+    /// `kubeadm upgrade apply VERSION -y` on the first control-plane node. Done when every
+    /// manifest kubeadm versions names `version` ([`kubeadm::manifests_at`]).
     KubeadmUpgradeApply {
         version: KubeVersion,
     },
+    /// `kubeadm upgrade node` on another control-plane node; done like the apply.
+    KubeadmUpgradeControlPlaneNode {
+        version: KubeVersion,
+    },
+    /// `kubeadm upgrade node` on a worker (no check: it only rewrites the kubelet's
+    /// configuration and is idempotent).
     KubeadmUpgradeNode,
+    /// `kubeadm upgrade apply VERSION --force -y` at the version the node runs: kubeadm
+    /// rewrites every manifest and certificate even when nothing changes (recovery). No
+    /// check: it runs whenever asked.
+    KubeadmReconverge {
+        version: KubeVersion,
+    },
     /// `systemctl daemon-reload` then `systemctl restart kubelet`.
     RestartKubelet,
     /// `etcdctl snapshot save` with the cluster's certificates.
@@ -303,13 +237,15 @@ pub enum NodeOp {
     },
 }
 
-/// Exit code, standard output and error of one command.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommandOutput {
-    pub exit_code: i32,
-    pub stdout: String,
-    /// The last lines of standard error.
-    pub stderr: String,
+/// `kubeadm upgrade apply VERSION [--force] -y`.
+fn kubeadm_apply_argv(version: KubeVersion, force: bool) -> Vec<String> {
+    let mut argv = argv(&["kubeadm", "upgrade", "apply"]);
+    argv.push(version.to_string());
+    if force {
+        argv.push("--force".to_owned());
+    }
+    argv.push("-y".to_owned());
+    argv
 }
 
 fn argv(items: &[&str]) -> Vec<String> {
@@ -435,16 +371,11 @@ impl NodeOp {
                 }
             }
             Self::KubeadmUpgradePlan => vec![argv(&["kubeadm", "upgrade", "plan"])],
-            Self::KubeadmUpgradeApply { version } => {
-                vec![vec![
-                    "kubeadm".to_owned(),
-                    "upgrade".to_owned(),
-                    "apply".to_owned(),
-                    version.to_string(),
-                    "-y".to_owned(),
-                ]]
+            Self::KubeadmUpgradeApply { version } => vec![kubeadm_apply_argv(*version, false)],
+            Self::KubeadmUpgradeNode | Self::KubeadmUpgradeControlPlaneNode { .. } => {
+                vec![argv(&["kubeadm", "upgrade", "node"])]
             }
-            Self::KubeadmUpgradeNode => vec![argv(&["kubeadm", "upgrade", "node"])],
+            Self::KubeadmReconverge { version } => vec![kubeadm_apply_argv(*version, true)],
             Self::RestartKubelet => {
                 vec![argv(&["systemctl", "daemon-reload"]), argv(&["systemctl", "restart", "kubelet"])]
             }
@@ -457,7 +388,7 @@ impl NodeOp {
             Self::RestoreManifest { .. }
             | Self::StopStaticPod { .. }
             | Self::StartStaticPod { .. }
-            | Self::RestoreEtcd { .. } => recovery::render(self),
+            | Self::RestoreEtcd { .. } => recovery_render(self),
             Self::ListDir { path } => vec![argv(&["ls", "-1", "--", path])],
             Self::ReadFile { path } => vec![argv(&["cat", "--", path])],
             Self::DiskUsage { path } => vec![argv(&["du", "-sb", "--", path])],
@@ -471,8 +402,10 @@ impl NodeOp {
         match self {
             Self::ConfigureRepository { source } => Some(argv(&["cat", "--", source.file(pm).0])),
             Self::InstallPackages { .. } => Some(query_packages_argv(pm)),
-            Self::KubeadmUpgradeApply { .. } => {
-                Some(argv(&["cat", "--", &format!("{MANIFESTS_DIR}/kube-apiserver.yaml")]))
+            Self::KubeadmUpgradeApply { .. } | Self::KubeadmUpgradeControlPlaneNode { .. } => {
+                let mut cat = argv(&["cat", "--"]);
+                cat.extend(StaticPod::VERSIONED.map(StaticPod::manifest));
+                Some(cat)
             }
             Self::EtcdSnapshot { path, tls, etcdctl } => {
                 let mut status = tls.argv(etcdctl);
@@ -490,7 +423,7 @@ impl NodeOp {
             Self::RestoreManifest { .. }
             | Self::StopStaticPod { .. }
             | Self::StartStaticPod { .. }
-            | Self::RestoreEtcd { .. } => recovery::check(self),
+            | Self::RestoreEtcd { .. } => recovery_check(self),
             _ => None,
         }
     }
@@ -509,15 +442,15 @@ impl NodeOp {
                     })
                 })
             }
-            Self::KubeadmUpgradeApply { version } => {
-                output.exit_code == 0 && manifest_image_version(&output.stdout).as_ref() == Some(version)
+            Self::KubeadmUpgradeApply { version } | Self::KubeadmUpgradeControlPlaneNode { version } => {
+                output.exit_code == 0 && kubeadm::manifests_at(&output.stdout, *version)
             }
             Self::EtcdSnapshot { .. } => output.exit_code == 0 && output.stdout.contains("\"totalKey\""),
             Self::WriteFile { contents, .. } => output.exit_code == 0 && output.stdout == *contents,
             Self::RestoreManifest { .. }
             | Self::StopStaticPod { .. }
             | Self::StartStaticPod { .. }
-            | Self::RestoreEtcd { .. } => recovery::is_done(self, output),
+            | Self::RestoreEtcd { .. } => recovery_is_done(self, output),
             _ => false,
         })
     }
@@ -667,17 +600,12 @@ pub fn parse_packages(pm: PackageManager, output: &CommandOutput) -> Result<Vec<
     Ok(states)
 }
 
-/// The version in the `image:` of a kube-apiserver static pod manifest
-/// (`registry.k8s.io/kube-apiserver:v1.19.16` -> v1.19.16).
-pub fn manifest_image_version(manifest: &str) -> Option<KubeVersion> {
-    manifest.lines().find_map(|line| {
-        let image = line.trim().trim_start_matches("- ").strip_prefix("image:")?.trim().trim_matches(['"', '\'']);
-        let (name, tag) = image.rsplit_once(':')?;
-        if !name.ends_with("kube-apiserver") {
-            return None;
-        }
-        KubeVersion::parse(tag).ok()
-    })
+/// The Kubernetes version a kube-apiserver manifest's image names
+/// (`registry.k8s.io/kube-apiserver:v1.19.16` -> v1.19.16); `None` for another component.
+pub fn apiserver_manifest_version(manifest: &str) -> Option<KubeVersion> {
+    image::manifest_image(manifest)
+        .filter(|i| i.base_name() == StaticPod::KubeApiserver.name())
+        .and_then(|i| i.version())
 }
 
 /// The package manager from the output of [`NodeOp::DetectPackageManager`]: apt first,
@@ -809,6 +737,10 @@ impl fmt::Display for NodeOp {
             Self::KubeadmUpgradePlan => f.write_str("kubeadm upgrade plan"),
             Self::KubeadmUpgradeApply { version } => write!(f, "kubeadm upgrade apply {version}"),
             Self::KubeadmUpgradeNode => f.write_str("kubeadm upgrade node"),
+            Self::KubeadmUpgradeControlPlaneNode { version } => {
+                write!(f, "kubeadm upgrade node (control plane to {version})")
+            }
+            Self::KubeadmReconverge { version } => write!(f, "kubeadm upgrade apply {version} --force"),
             Self::RestartKubelet => f.write_str("restart the kubelet"),
             Self::EtcdSnapshot { path, tls, .. } => write!(f, "etcd snapshot of {} to {path}", tls.endpoint),
             Self::ListBackups => write!(f, "list kubeadm backups in {KUBEADM_TMP_DIR}"),
@@ -816,7 +748,7 @@ impl fmt::Display for NodeOp {
                 write!(f, "restore the {pod} manifest from {backup}, keeping the replaced one in {aside}")
             }
             Self::StopStaticPod { pod } => {
-                write!(f, "stop the {pod} static pod (move its manifest to {})", pod.stopped())
+                write!(f, "stop the {pod} static pod (move its manifest to {})", recovery::stopped_manifest(*pod))
             }
             Self::StartStaticPod { pod } => write!(f, "start the {pod} static pod (move its manifest back)"),
             Self::RestoreEtcd { source, data_dir, aside, .. } => {
@@ -831,6 +763,75 @@ impl fmt::Display for NodeOp {
             Self::DiskUsage { path } => write!(f, "size of {path}"),
             Self::WriteFile { path, .. } => write!(f, "write {path}"),
         }
+    }
+}
+
+/// [`NodeOp::render`] for the recovery operations (nothing for the others).
+fn recovery_render(op: &NodeOp) -> Vec<Vec<String>> {
+    match op {
+        NodeOp::RestoreManifest { backup, pod, aside } => vec![recovery::sh(
+            recovery::RESTORE_MANIFEST_SCRIPT,
+            "kubeladder-restore",
+            &[&recovery::backup_file(backup, *pod), &pod.manifest(), aside],
+        )],
+        NodeOp::StopStaticPod { pod } => {
+            vec![recovery::sh(
+                recovery::MOVE_NO_CLOBBER_SCRIPT,
+                "kubeladder-move",
+                &[&pod.manifest(), &recovery::stopped_manifest(*pod)],
+            )]
+        }
+        NodeOp::StartStaticPod { pod } => {
+            vec![recovery::sh(
+                recovery::MOVE_NO_CLOBBER_SCRIPT,
+                "kubeladder-move",
+                &[&recovery::stopped_manifest(*pod), &pod.manifest()],
+            )]
+        }
+        NodeOp::RestoreEtcd { source, data_dir, aside, member } => {
+            recovery::restore_etcd_argv(source, data_dir, aside, member)
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// [`NodeOp::check`] for the recovery operations.
+fn recovery_check(op: &NodeOp) -> Option<Vec<String>> {
+    match op {
+        NodeOp::RestoreManifest { backup, pod, .. } => Some(
+            ["cmp", "-s", "--", &recovery::backup_file(backup, *pod), &pod.manifest()]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        ),
+        NodeOp::StopStaticPod { pod } | NodeOp::StartStaticPod { pod } => {
+            Some(recovery::exists_check(&[&pod.manifest(), &recovery::stopped_manifest(*pod)]))
+        }
+        NodeOp::RestoreEtcd { data_dir, aside, .. } => {
+            Some(recovery::exists_check(&[&recovery::member_dir(data_dir), aside, &recovery::restoring_dir(data_dir)]))
+        }
+        _ => None,
+    }
+}
+
+/// [`NodeOp::is_done`] for the recovery operations: the manifest equals the backup's; the
+/// manifest is where stop or start puts it and not in the other place; the data directory
+/// holds a member, the old one is aside and no restore is half-done.
+fn recovery_is_done(op: &NodeOp, output: &CommandOutput) -> bool {
+    match op {
+        NodeOp::RestoreManifest { .. } => output.exit_code == 0,
+        NodeOp::StopStaticPod { pod } => {
+            !recovery::listed(output, &pod.manifest()) && recovery::listed(output, &recovery::stopped_manifest(*pod))
+        }
+        NodeOp::StartStaticPod { pod } => {
+            recovery::listed(output, &pod.manifest()) && !recovery::listed(output, &recovery::stopped_manifest(*pod))
+        }
+        NodeOp::RestoreEtcd { data_dir, aside, .. } => {
+            recovery::listed(output, &recovery::member_dir(data_dir))
+                && recovery::listed(output, aside)
+                && !recovery::listed(output, &recovery::restoring_dir(data_dir))
+        }
+        _ => false,
     }
 }
 
@@ -861,7 +862,9 @@ mod tests {
             NodeOp::install(&[KubePackage::Kubelet, KubePackage::Kubectl], &v, style).unwrap(),
             NodeOp::KubeadmUpgradePlan,
             NodeOp::KubeadmUpgradeApply { version: v },
+            NodeOp::KubeadmUpgradeControlPlaneNode { version: v },
             NodeOp::KubeadmUpgradeNode,
+            NodeOp::KubeadmReconverge { version: v },
             NodeOp::RestartKubelet,
             NodeOp::etcd_snapshot("/var/lib/kubeladder/snapshots/h1.db"),
             NodeOp::ListBackups,
@@ -1041,13 +1044,30 @@ mod tests {
     }
 
     #[test]
-    fn apply_check_reads_the_apiserver_image() {
-        let op = NodeOp::KubeadmUpgradeApply { version: KubeVersion::new(1, 19, 16) };
-        let manifest = "spec:\n  containers:\n  - command:\n    image: k8s.gcr.io/kube-apiserver:v1.19.16\n";
-        let first = "spec:\n  containers:\n  - image: \"registry.k8s.io/kube-apiserver:v1.19.16\"\n";
-        assert!(op.is_done(PackageManager::Apt, &out(0, first)).unwrap());
-        assert!(op.is_done(PackageManager::Apt, &out(0, manifest)).unwrap());
-        assert!(!op.is_done(PackageManager::Apt, &out(0, &manifest.replace("1.19.16", "1.18.20"))).unwrap());
+    fn kubeadm_checks_read_every_versioned_manifest() {
+        let v = KubeVersion::new(1, 19, 16);
+        let manifest =
+            |pod: &str, tag: &str| format!("spec:\n  containers:\n  - command:\n    image: k8s.gcr.io/{pod}:{tag}\n");
+        let all_new = manifest("kube-apiserver", "v1.19.16")
+            + &manifest("kube-controller-manager", "v1.19.16")
+            + "spec:\n  containers:\n  - image: \"k8s.gcr.io/kube-scheduler:v1.19.16\"\n";
+        let half_way = manifest("kube-apiserver", "v1.19.16")
+            + &manifest("kube-controller-manager", "v1.18.20")
+            + &manifest("kube-scheduler", "v1.18.20");
+        for op in [NodeOp::KubeadmUpgradeApply { version: v }, NodeOp::KubeadmUpgradeControlPlaneNode { version: v }] {
+            let check = op.check(PackageManager::Apt).unwrap().join(" ");
+            assert!(check.ends_with("kube-apiserver.yaml /etc/kubernetes/manifests/kube-controller-manager.yaml /etc/kubernetes/manifests/kube-scheduler.yaml"), "{check}");
+            assert!(op.is_done(PackageManager::Apt, &out(0, &all_new)).unwrap());
+            assert!(!op.is_done(PackageManager::Apt, &out(0, &half_way)).unwrap(), "half-way is not done");
+            assert!(!op.is_done(PackageManager::Apt, &out(1, &manifest("kube-apiserver", "v1.19.16"))).unwrap());
+        }
+        assert_eq!(
+            NodeOp::KubeadmReconverge { version: v }.check(PackageManager::Apt),
+            None,
+            "a reconverge always runs"
+        );
+        assert_eq!(apiserver_manifest_version(&manifest("kube-apiserver", "v1.19.16")), Some(v));
+        assert_eq!(apiserver_manifest_version(&manifest("kube-scheduler", "v1.19.16")), None);
     }
 
     #[test]

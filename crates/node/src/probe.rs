@@ -5,13 +5,12 @@
 use std::time::Duration;
 
 use kubeladder_core::Minor;
-use kubeladder_core::package::{RepoStyle, Repository};
+use kubeladder_core::package::{KubePackage, PackageManager, RepoStyle, Repository};
 use serde::Serialize;
 
 use crate::error::NodeError;
-use crate::exec::{Executor, SshOptions};
-use crate::hosts::Host;
-use crate::ops::{self, APT_SOURCES_FILE, KubePackage, NodeOp, PackageManager, PackageState, YUM_REPO_FILE};
+use crate::exec::Executor;
+use crate::ops::{self, APT_SOURCES_FILE, NodeOp, PackageState, YUM_REPO_FILE};
 
 /// One node as seen over its transport.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,7 +57,7 @@ impl std::fmt::Display for CgroupVersion {
 pub const CGROUP_V2_MARKER: &str = "/sys/fs/cgroup/cgroup.controllers";
 
 /// The cgroup version from reading [`CGROUP_V2_MARKER`].
-pub fn cgroup_from_marker(read: &crate::exec::ExecResult) -> Option<CgroupVersion> {
+pub fn cgroup_from_marker(read: &crate::output::CommandOutput) -> Option<CgroupVersion> {
     if read.exit_code == 0 {
         Some(CgroupVersion::V2)
     } else if read.stderr.contains("No such file") {
@@ -66,12 +65,6 @@ pub fn cgroup_from_marker(read: &crate::exec::ExecResult) -> Option<CgroupVersio
     } else {
         None
     }
-}
-
-/// An executor for `host` over its transport, without a line sink: see
-/// [`crate::exec::executor_for`].
-pub fn executor_for(host: &Host, options: &SshOptions) -> Result<Box<dyn Executor>, NodeError> {
-    crate::exec::executor_for(host, options, None)
 }
 
 /// The value of `key` in an os-release file.
@@ -164,7 +157,7 @@ mod tests {
 
     #[test]
     fn cgroup_version_from_the_v2_marker() {
-        let out = |exit_code: i32, stderr: &str| crate::exec::ExecResult {
+        let out = |exit_code: i32, stderr: &str| crate::output::CommandOutput {
             exit_code,
             stdout: String::new(),
             stderr: stderr.to_owned(),
@@ -177,10 +170,11 @@ mod tests {
 
     #[tokio::test]
     async fn probes_this_machine_locally() {
-        use crate::hosts::Transport;
+        use crate::exec::{SshOptions, executor_for};
+        use crate::hosts::{Host, Transport};
         let host = crate::hosts::Hosts::default().resolve("here", Some("127.0.0.1")).unwrap();
         let host = Host { transport: Transport::Local, ..host };
-        let exec = executor_for(&host, &SshOptions::default()).unwrap();
+        let exec = executor_for(&host, &SshOptions::default(), None).unwrap();
         let report = probe(exec.as_ref(), None, Duration::from_secs(30)).await.unwrap();
         assert_eq!(report.package_manager, PackageManager::Apt);
         assert!(report.os.is_some_and(|os| os.contains("Debian")));
@@ -188,7 +182,7 @@ mod tests {
         let v2 = std::path::Path::new(CGROUP_V2_MARKER).exists();
         assert_eq!(report.cgroup, Some(if v2 { CgroupVersion::V2 } else { CgroupVersion::V1 }));
         let sim = Host { transport: Transport::Sim, ..host };
-        let e = executor_for(&sim, &SshOptions::default()).unwrap_err();
+        let e = executor_for(&sim, &SshOptions::default(), None).unwrap_err();
         assert!(e.to_string().contains("without sim_url"), "{e}");
     }
 }

@@ -12,11 +12,11 @@
 //! each replaced manifest into it; for etcd it creates `kubeadm-backup-etcd-...` and runs
 //! `cp -r /var/lib/etcd <that dir>`, so the data lands in `<that dir>/etcd/member`.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
-use crate::ops::{CommandOutput, KUBEADM_TMP_DIR, MANIFESTS_DIR, NodeOp};
+use kubeladder_core::kubeadm::{KUBEADM_TMP_DIR, StaticPod};
+
+use crate::output::CommandOutput;
 
 /// Where stopped static pod manifests wait (outside the manifests directory: the kubelet
 /// runs every file there).
@@ -24,48 +24,9 @@ pub const STOPPED_DIR: &str = "/etc/kubernetes/tmp/kubeladder-stopped";
 /// etcd's data directory in a kubeadm cluster.
 pub const ETCD_DATA_DIR: &str = "/var/lib/etcd";
 
-/// A kubeadm static pod.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StaticPod {
-    Etcd,
-    KubeApiserver,
-    KubeControllerManager,
-    KubeScheduler,
-}
-
-impl StaticPod {
-    pub const ALL: [Self; 4] = [Self::Etcd, Self::KubeApiserver, Self::KubeControllerManager, Self::KubeScheduler];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Etcd => "etcd",
-            Self::KubeApiserver => "kube-apiserver",
-            Self::KubeControllerManager => "kube-controller-manager",
-            Self::KubeScheduler => "kube-scheduler",
-        }
-    }
-
-    /// `kube-apiserver.yaml`
-    pub fn file(self) -> String {
-        format!("{}.yaml", self.name())
-    }
-
-    /// `/etc/kubernetes/manifests/kube-apiserver.yaml`
-    pub fn manifest(self) -> String {
-        format!("{MANIFESTS_DIR}/{}", self.file())
-    }
-
-    /// Where [`crate::NodeOp::StopStaticPod`] keeps its manifest.
-    pub fn stopped(self) -> String {
-        format!("{STOPPED_DIR}/{}", self.file())
-    }
-}
-
-impl fmt::Display for StaticPod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+/// Where [`crate::NodeOp::StopStaticPod`] keeps a stopped pod's manifest.
+pub fn stopped_manifest(pod: StaticPod) -> String {
+    format!("{STOPPED_DIR}/{}", pod.file())
 }
 
 /// The static pods whose manifests a directory listing (`ls -1`, [`crate::NodeOp::ListDir`])
@@ -181,7 +142,12 @@ pub fn manifests_aside(stamp: &str) -> String {
 /// The commands restoring etcd data into `data_dir`: a clean build directory, the restore
 /// into it (nothing is touched before it succeeds), the old data moved to `aside`, the new
 /// directory renamed into place.
-fn restore_etcd_argv(source: &EtcdSource, data_dir: &str, aside: &str, member: &EtcdMember) -> Vec<Vec<String>> {
+pub(crate) fn restore_etcd_argv(
+    source: &EtcdSource,
+    data_dir: &str,
+    aside: &str,
+    member: &EtcdMember,
+) -> Vec<Vec<String>> {
     let building = restoring_dir(data_dir);
     let restore = match source {
         EtcdSource::Snapshot { path, tool } => {
@@ -220,62 +186,12 @@ fn restore_etcd_argv(source: &EtcdSource, data_dir: &str, aside: &str, member: &
 }
 
 /// `<backup>/<pod>.yaml`
-fn backup_file(backup: &str, pod: StaticPod) -> String {
+pub(crate) fn backup_file(backup: &str, pod: StaticPod) -> String {
     format!("{}/{}", backup.trim_end_matches('/'), pod.file())
 }
 
-fn member_dir(data_dir: &str) -> String {
+pub(crate) fn member_dir(data_dir: &str) -> String {
     format!("{}/member", data_dir.trim_end_matches('/'))
-}
-
-/// [`NodeOp::render`] for the recovery operations (nothing for the others).
-pub(crate) fn render(op: &NodeOp) -> Vec<Vec<String>> {
-    match op {
-        NodeOp::RestoreManifest { backup, pod, aside } => vec![sh(
-            RESTORE_MANIFEST_SCRIPT,
-            "kubeladder-restore",
-            &[&backup_file(backup, *pod), &pod.manifest(), aside],
-        )],
-        NodeOp::StopStaticPod { pod } => {
-            vec![sh(MOVE_NO_CLOBBER_SCRIPT, "kubeladder-move", &[&pod.manifest(), &pod.stopped()])]
-        }
-        NodeOp::StartStaticPod { pod } => {
-            vec![sh(MOVE_NO_CLOBBER_SCRIPT, "kubeladder-move", &[&pod.stopped(), &pod.manifest()])]
-        }
-        NodeOp::RestoreEtcd { source, data_dir, aside, member } => restore_etcd_argv(source, data_dir, aside, member),
-        _ => Vec::new(),
-    }
-}
-
-/// [`NodeOp::check`] for the recovery operations.
-pub(crate) fn check(op: &NodeOp) -> Option<Vec<String>> {
-    match op {
-        NodeOp::RestoreManifest { backup, pod, .. } => Some(
-            ["cmp", "-s", "--", &backup_file(backup, *pod), &pod.manifest()].iter().map(|s| (*s).to_owned()).collect(),
-        ),
-        NodeOp::StopStaticPod { pod } | NodeOp::StartStaticPod { pod } => {
-            Some(exists_check(&[&pod.manifest(), &pod.stopped()]))
-        }
-        NodeOp::RestoreEtcd { data_dir, aside, .. } => {
-            Some(exists_check(&[&member_dir(data_dir), aside, &restoring_dir(data_dir)]))
-        }
-        _ => None,
-    }
-}
-
-/// [`NodeOp::is_done`] for the recovery operations: the manifest equals the backup's; the
-/// manifest is where stop or start puts it and not in the other place; the data directory
-/// holds a member, the old one is aside and no restore is half-done.
-pub(crate) fn is_done(op: &NodeOp, output: &CommandOutput) -> bool {
-    match op {
-        NodeOp::RestoreManifest { .. } => output.exit_code == 0,
-        NodeOp::StopStaticPod { pod } => !listed(output, &pod.manifest()) && listed(output, &pod.stopped()),
-        NodeOp::StartStaticPod { pod } => listed(output, &pod.manifest()) && !listed(output, &pod.stopped()),
-        NodeOp::RestoreEtcd { data_dir, aside, .. } => {
-            listed(output, &member_dir(data_dir)) && listed(output, aside) && !listed(output, &restoring_dir(data_dir))
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]
@@ -312,7 +228,7 @@ mod tests {
             kubeadm_etcd_backup_data("/etc/kubernetes/tmp/kubeadm-backup-etcd-2024-05-01-10-00-00/", "/var/lib/etcd"),
             "/etc/kubernetes/tmp/kubeadm-backup-etcd-2024-05-01-10-00-00/etcd"
         );
-        assert_eq!(StaticPod::Etcd.stopped(), "/etc/kubernetes/tmp/kubeladder-stopped/etcd.yaml");
+        assert_eq!(stopped_manifest(StaticPod::Etcd), "/etc/kubernetes/tmp/kubeladder-stopped/etcd.yaml");
     }
 
     #[test]

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use kubeladder_core::package::RepoStyle;
 use kubeladder_core::{KubeVersion, Minor};
-use kubeladder_node::exec::{BoxFuture, ExecResult, OpOutcome, query, run_op};
-use kubeladder_node::ops::{self, KubePackage, NodeOp, PackageManager, YUM_EXCLUDES};
+use kubeladder_node::CommandOutput;
+use kubeladder_node::exec::{BoxFuture, OpOutcome, query, run_op};
+use kubeladder_node::ops::{self, NodeOp, YUM_EXCLUDES};
 use kubeladder_node::{Executor, LocalExecutor, NodeError};
+use kubeladder_node::{KubePackage, PackageManager};
 use support::RpmRepos;
 
 const T: Duration = Duration::from_secs(120);
@@ -59,12 +61,12 @@ impl Executor for InstallRoot {
         self.inner.node()
     }
 
-    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<ExecResult, NodeError>> {
+    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<CommandOutput, NodeError>> {
         Box::pin(async move { self.inner.run(&self.rewrite(argv), timeout).await })
     }
 }
 
-fn versions(output: &ExecResult) -> Vec<Option<String>> {
+fn versions(output: &CommandOutput) -> Vec<Option<String>> {
     ops::parse_packages(PackageManager::Dnf, output).unwrap().into_iter().map(|s| s.version).collect()
 }
 

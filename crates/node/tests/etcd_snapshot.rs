@@ -8,8 +8,9 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
+use kubeladder_node::PackageManager;
 use kubeladder_node::exec::{OpOutcome, run_op};
-use kubeladder_node::ops::{EtcdTls, NodeOp, PackageManager};
+use kubeladder_node::ops::{EtcdTls, NodeOp};
 use kubeladder_node::{SshExecutor, SshOptions};
 use support::SshHost;
 use support::etcd::{Etcd, write_pki};

@@ -10,9 +10,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
+use kubeladder_core::kubeadm::StaticPod;
+use kubeladder_node::PackageManager;
 use kubeladder_node::exec::{OpOutcome, query, run_op};
-use kubeladder_node::ops::{self, BackupKind, EtcdTls, NodeOp, PackageManager};
-use kubeladder_node::recovery::{self, EtcdMember, EtcdSource, RestoreTool, StaticPod};
+use kubeladder_node::ops::{self, BackupKind, EtcdTls, NodeOp};
+use kubeladder_node::recovery::{self, EtcdMember, EtcdSource, RestoreTool};
 use kubeladder_node::{Executor, NodeError, SshExecutor, SshOptions};
 use support::SshHost;
 use support::etcd::{Etcd, write_pki};
@@ -90,7 +92,7 @@ async fn manifests_restore_component_by_component_from_a_kubeadm_backup() {
     assert_eq!(std::fs::read_dir(&aside).unwrap().count(), 3);
     assert_eq!(std::fs::metadata(&aside).unwrap().permissions().mode() & 0o777, 0o700);
     let apiserver = std::fs::read_to_string(k8s.join("manifests/kube-apiserver.yaml")).unwrap();
-    assert_eq!(ops::manifest_image_version(&apiserver).unwrap().to_string(), "v1.18.20");
+    assert_eq!(ops::apiserver_manifest_version(&apiserver).unwrap().to_string(), "v1.18.20");
     // The backup is untouched, and a rerun changes nothing.
     assert_eq!(std::fs::read_dir(&backup).unwrap().count(), 3);
     for op in &restore {

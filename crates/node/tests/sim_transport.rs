@@ -11,9 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kubeladder_core::Minor;
-use kubeladder_node::exec::{BoxFuture, ExecResult, executor_for, run_op};
+use kubeladder_node::CommandOutput;
+use kubeladder_node::PackageManager;
+use kubeladder_node::exec::{BoxFuture, executor_for, run_op};
 use kubeladder_node::hosts::{Host, Hosts, Transport};
-use kubeladder_node::ops::{NodeOp, PackageManager, RepoSource};
+use kubeladder_node::ops::{NodeOp, RepoSource};
 use kubeladder_node::{Executor, LineSink, NodeError};
 use kubeladder_sim::{Fault, RunningSim, Scenario, SimCluster, SimConfig};
 use support::apt_scenarios::{self, AptNode};
@@ -52,7 +54,7 @@ impl Executor for Recording {
         self.inner.node()
     }
 
-    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<ExecResult, NodeError>> {
+    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<CommandOutput, NodeError>> {
         Box::pin(async move {
             let out = self.inner.run(argv, timeout).await?;
             let program = argv.first().map(String::as_str).unwrap_or_default();
@@ -130,7 +132,7 @@ async fn kubeadm_and_kubelet_commands_reach_the_node_and_stream() {
     apt_scenarios::kubeadm_and_kubelet_commands_reach_the_node_and_stream(&node).await;
     // The simulated kubeadm really upgraded the control plane's static pods.
     let manifest = sim.running.host_file("cp-1", "/etc/kubernetes/manifests/kube-apiserver.yaml").unwrap();
-    assert_eq!(kubeladder_node::ops::manifest_image_version(&manifest).unwrap().to_string(), "v1.19.16");
+    assert_eq!(kubeladder_node::ops::apiserver_manifest_version(&manifest).unwrap().to_string(), "v1.19.16");
     sim.running.shutdown().await;
 }
 

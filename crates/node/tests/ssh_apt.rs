@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use kubeladder_core::Minor;
 use kubeladder_node::exec::{OpOutcome, query, run_op};
 use kubeladder_node::hosts::Host;
-use kubeladder_node::ops::{KubePackage, NodeOp, PackageManager, RepoSource};
+use kubeladder_node::ops::{NodeOp, RepoSource};
 use kubeladder_node::{Executor, NodeError, SshExecutor, SshOptions};
+use kubeladder_node::{KubePackage, PackageManager};
 use support::apt_scenarios::{self, AptNode, install, packages};
 use support::{Repos, SshHost};
 

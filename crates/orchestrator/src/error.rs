@@ -1,9 +1,131 @@
-//! `OrchestratorError`: every way running or resuming a plan can fail, with what to do.
+//! The crate's errors: [`OrchestratorError`] for every use case, and [`StepError`], what the
+//! ports ([`crate::runner::ClusterPort`], [`crate::runner::NodePort`]) return, typed so that
+//! a caller can tell an unreachable node from a failed command from a postcondition that
+//! does not hold without reading strings.
 
 use std::path::PathBuf;
 
+use kubeladder_core::CoreError;
+use kubeladder_kube::KubeError;
+use kubeladder_node::NodeError;
+
+/// Why one step could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// Reaching the node or running a command on it failed.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+
+    /// The Kubernetes API refused or failed (drain, uncordon, gates).
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+
+    /// The step's values are wrong (a package version the repository style cannot express).
+    #[error(transparent)]
+    Core(#[from] CoreError),
+
+    #[error("no way to reach node {node}: add it to the hosts file (or give it an InternalIP)")]
+    NoRoute { node: String },
+
+    #[error("node {node} has none of apt-get, dnf5, dnf, yum on PATH; set package_manager for it in the hosts file")]
+    NoPackageManager { node: String },
+
+    /// The action ran (or was skipped) and the node still does not show its result.
+    #[error("{action} ran but its postcondition does not hold")]
+    Postcondition { action: String },
+
+    /// A health gate did not pass in time.
+    #[error("gate {gate} still failing after {seconds}s: {message}")]
+    Gate { gate: String, seconds: u64, message: String },
+
+    /// The journal could not record what happened around the step.
+    #[error(transparent)]
+    Journal(Box<OrchestratorError>),
+
+    /// A step given to the wrong port (a bug, not an operator's problem).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What kind of failure stopped a step: what a caller acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The node could not be reached (network, SSH, host key, authentication).
+    Unreachable,
+    /// A command ran on the node and failed (exit code, timeout, refused downgrade).
+    CommandFailed,
+    /// The step ran, and its result does not show on the node.
+    Postcondition,
+    /// A health gate (node Ready, static pods, apiserver) did not pass in time.
+    Gate,
+    /// The Kubernetes API failed or refused (drain, uncordon, budgets).
+    Cluster,
+    /// Configuration or internal error.
+    Other,
+}
+
+impl StepError {
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Self::Node(
+                NodeError::Connect { .. }
+                | NodeError::ConnectTimeout { .. }
+                | NodeError::HostKeyMismatch { .. }
+                | NodeError::UnknownHostKey { .. }
+                | NodeError::Auth { .. }
+                | NodeError::Sim { .. }
+                | NodeError::Ssh { .. },
+            )
+            | Self::NoRoute { .. } => FailureKind::Unreachable,
+            Self::Node(
+                NodeError::CommandFailed { .. }
+                | NodeError::CommandTimeout { .. }
+                | NodeError::Spawn { .. }
+                | NodeError::Downgrade { .. },
+            )
+            | Self::NoPackageManager { .. } => FailureKind::CommandFailed,
+            Self::Postcondition { .. } => FailureKind::Postcondition,
+            Self::Gate { .. } => FailureKind::Gate,
+            Self::Kube(_) => FailureKind::Cluster,
+            Self::Node(_) | Self::Core(_) | Self::Journal(_) | Self::Internal(_) => FailureKind::Other,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OrchestratorError {
+    /// Talking to or reading the cluster failed.
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+
+    /// Reaching or reading a node failed, or the hosts file is malformed.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+
+    /// Bad versions, unknown minors, refused paths.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+
+    /// The operator's request cannot be carried out as given; nothing was changed.
+    #[error("{0}")]
+    Refused(String),
+
+    /// Some nodes cannot be reached before a run; nothing was changed.
+    #[error(
+        "cannot reach every node; nothing was changed:\n  {}\nfix the hosts file (--hosts) or the nodes, then retry",
+        .0.join("\n  ")
+    )]
+    Unreachable(Vec<String>),
+
+    /// A recovery command failed or the node did not come back.
+    #[error("{error}\nsee what the node has with:\n  kubeladder recover list --node {node}")]
+    Recovery { node: String, error: String },
+
+    /// Observing the workers' window failed.
+    #[error("cannot observe the workers' window: {0}")]
+    Observe(#[source] StepError),
+
     #[error("cannot {what} {}: {source}", path.display())]
     Io { path: PathBuf, what: String, source: std::io::Error },
 
@@ -15,9 +137,6 @@ pub enum OrchestratorError {
 
     #[error("{0}")]
     Journal(kubeladder_core::journal::JournalError),
-
-    #[error("{0}")]
-    Port(String),
 
     #[error("no worker could start for too long; waiting: {}", .0.join("; "))]
     WindowStuck(Vec<String>),
@@ -50,4 +169,27 @@ pub enum OrchestratorError {
         path.display()
     )]
     CorruptLog { path: PathBuf, line: usize, why: String },
+}
+
+impl OrchestratorError {
+    /// Whether the operator's input was wrong and nothing was changed (exit code 2): a bad
+    /// kubeconfig or hosts file, bad versions, a refused request, unreachable nodes before a
+    /// run, no journal where one was expected.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Self::Core(_)
+                | Self::Refused(_)
+                | Self::Unreachable(_)
+                | Self::Kube(KubeError::Kubeconfig(_))
+                | Self::Node(NodeError::HostsFile { .. } | NodeError::Io { .. } | NodeError::Core(_))
+                | Self::NoJournal(_)
+        )
+    }
+}
+
+impl From<OrchestratorError> for StepError {
+    fn from(e: OrchestratorError) -> Self {
+        Self::Journal(Box::new(e))
+    }
 }

@@ -19,7 +19,8 @@ use kubeladder_core::journal::{self, Event, Header, Progress, Record, StepIds};
 
 use crate::error::OrchestratorError;
 
-const HEADER: &str = "header.json";
+/// The header file; its presence marks a directory as holding a journal.
+pub const HEADER_FILE: &str = "header.json";
 const STATE: &str = "state.json";
 const EVENTS: &str = "events.jsonl";
 const LOCK: &str = "lock";
@@ -44,14 +45,14 @@ impl Journal {
     pub fn create(dir: &Path, header: Header) -> Result<Self, OrchestratorError> {
         fs::create_dir_all(dir).map_err(|e| io(dir, "create the journal directory", e))?;
         let lock = lock(dir)?;
-        if dir.join(HEADER).exists() {
+        if dir.join(HEADER_FILE).exists() {
             return Err(OrchestratorError::JournalExists(dir.to_owned()));
         }
         let progress = Progress::default();
         write_atomically(&dir.join(STATE), &to_json(&progress)?)?;
         let events = open_events(dir)?;
         // The header is written last: a directory without it is not a journal yet.
-        write_atomically(&dir.join(HEADER), &to_json(&header)?)?;
+        write_atomically(&dir.join(HEADER_FILE), &to_json(&header)?)?;
         let steps = StepIds::of(&header.plan);
         Ok(Self { dir: dir.to_owned(), header, steps, progress, events, _lock: lock })
     }
@@ -59,12 +60,12 @@ impl Journal {
     /// Open an existing journal for `cluster_uid`, recovering from a crash if needed.
     /// A journal of another cluster or another format is refused and left untouched.
     pub fn open(dir: &Path, cluster_uid: &str) -> Result<Self, OrchestratorError> {
-        if !dir.join(HEADER).exists() {
+        if !dir.join(HEADER_FILE).exists() {
             return Err(OrchestratorError::NoJournal(dir.to_owned()));
         }
         let lock = lock(dir)?;
         // Identity and format first: a journal that is not ours is left untouched.
-        let header: Header = read_json(&dir.join(HEADER))?;
+        let header: Header = read_json(&dir.join(HEADER_FILE))?;
         check_format(dir, &header)?;
         if header.cluster_uid != cluster_uid {
             return Err(OrchestratorError::OtherCluster {
@@ -113,10 +114,10 @@ impl Journal {
 /// Read a journal without locking or changing it (for `status`): header and progress as
 /// of the last durable record. A torn tail is ignored, not repaired.
 pub fn inspect(dir: &Path) -> Result<(Header, Progress), OrchestratorError> {
-    if !dir.join(HEADER).exists() {
+    if !dir.join(HEADER_FILE).exists() {
         return Err(OrchestratorError::NoJournal(dir.to_owned()));
     }
-    let header: Header = read_json(&dir.join(HEADER))?;
+    let header: Header = read_json(&dir.join(HEADER_FILE))?;
     check_format(dir, &header)?;
     let mut progress: Progress = read_json(&dir.join(STATE))?;
     let (records, _) = read_log(&dir.join(EVENTS))?;

@@ -12,7 +12,8 @@ use kubeladder_kube::drain::{self, Cordon, DrainConfig, DrainReport};
 use kubeladder_kube::health::{self, Gate};
 use kubeladder_kube::workload::WorkloadView;
 
-use crate::executor::ClusterPort;
+use crate::error::StepError;
+use crate::runner::ClusterPort;
 
 /// How long gates may take and how often they are re-read.
 #[derive(Debug, Clone, Copy)]
@@ -63,20 +64,18 @@ impl KubeCluster {
         self.reports.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
-    async fn gate(&self, step: &Step) -> Result<Gate, String> {
+    async fn gate(&self, step: &Step) -> Result<Gate, StepError> {
         let api = &self.clients.api;
         match &step.action {
-            Action::WaitNodeReady { version } => {
-                health::node_ready_with(api, &step.node, *version).await.map_err(|e| e.to_string())
-            }
+            Action::WaitNodeReady { version } => Ok(health::node_ready_with(api, &step.node, *version).await?),
             Action::WaitStaticPods { version } => {
-                let pods = health::static_pods_at(api, &step.node, *version, None).await.map_err(|e| e.to_string())?;
+                let pods = health::static_pods_at(api, &step.node, *version, None).await?;
                 if !pods.passed {
                     return Ok(pods);
                 }
                 Ok(health::apiserver_ready(api).await)
             }
-            other => Err(format!("{other} is not a cluster gate")),
+            other => Err(StepError::Internal(format!("{other} is not a cluster gate"))),
         }
     }
 
@@ -89,8 +88,8 @@ impl KubeCluster {
 }
 
 impl ClusterPort for KubeCluster {
-    async fn drain(&self, step: &Step) -> Result<bool, String> {
-        let report = drain::drain(&self.clients, &step.node, &self.drain).await.map_err(|e| e.to_string())?;
+    async fn drain(&self, step: &Step) -> Result<bool, StepError> {
+        let report = drain::drain(&self.clients, &step.node, &self.drain).await?;
         let ours = matches!(report.cordon, Cordon::ByUs);
         if let Ok(mut reports) = self.reports.lock() {
             reports.push(report);
@@ -98,38 +97,35 @@ impl ClusterPort for KubeCluster {
         Ok(ours)
     }
 
-    async fn uncordon(&self, step: &Step) -> Result<(), String> {
-        drain::uncordon(&self.clients.api, &step.node, &self.drain.run_id, false)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    async fn uncordon(&self, step: &Step) -> Result<(), StepError> {
+        drain::uncordon(&self.clients.api, &step.node, &self.drain.run_id, false).await?;
+        Ok(())
     }
 
-    async fn check(&self, step: &Step) -> Result<bool, String> {
+    async fn check(&self, step: &Step) -> Result<bool, StepError> {
         Ok(self.gate(step).await?.passed)
     }
 
-    async fn wait(&self, step: &Step) -> Result<(), String> {
+    async fn wait(&self, step: &Step) -> Result<(), StepError> {
         let timeout = self.timeout_of(step);
         // An API error while waiting (the apiserver restarting) is a failing gate, not the end.
         let gate = health::wait_for(timeout, self.gates.poll, || async {
-            Ok(self.gate(step).await.unwrap_or_else(|message| Gate {
+            Ok(self.gate(step).await.unwrap_or_else(|e| Gate {
                 name: step.action.name().to_owned(),
                 passed: false,
-                message,
+                message: e.to_string(),
             }))
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         if gate.passed {
             Ok(())
         } else {
-            Err(format!("gate {} still failing after {}s: {}", gate.name, timeout.as_secs(), gate.message))
+            Err(StepError::Gate { gate: gate.name, seconds: timeout.as_secs(), message: gate.message })
         }
     }
 
-    async fn observe_window(&self, pending: &[String]) -> Result<(WindowState, Vec<Candidate>), String> {
-        let view = WorkloadView::read(&self.clients.api, self.drain.options).await.map_err(|e| e.to_string())?;
+    async fn observe_window(&self, pending: &[String]) -> Result<(WindowState, Vec<Candidate>), StepError> {
+        let view = WorkloadView::read(&self.clients.api, self.drain.options).await?;
         let limit = self.max_unavailable.limit(self.workers);
         let state = view.window(limit, view.unavailable_workers.clone());
         let candidates = pending

@@ -18,7 +18,8 @@ use kubeladder_core::plan::{self, Action, Plan, Step, WorkerStrategy, uniform_cl
 use kubeladder_core::release::ReleaseData;
 use kubeladder_core::window::{Candidate, WindowState};
 use kubeladder_orchestrator::Journal;
-use kubeladder_orchestrator::executor::{ClusterPort, Executor, NodePort, Outcome};
+use kubeladder_orchestrator::runner::{ClusterPort, NodePort, Outcome, PlanRunner};
+use kubeladder_orchestrator::{FailureKind, StepError};
 
 const UID: &str = "uid-test";
 
@@ -33,6 +34,8 @@ struct World {
     violations: Vec<String>,
     performed: BTreeMap<String, usize>,
     fail_once: BTreeSet<String>,
+    /// Steps whose node never shows their result (the postcondition never holds).
+    never_done: BTreeSet<String>,
     stop_after: Option<(String, Arc<AtomicBool>)>,
 }
 
@@ -63,9 +66,14 @@ impl World {
         }
     }
 
-    fn fail(&mut self, step: &Step) -> Result<(), String> {
+    fn fail(&mut self, step: &Step) -> Result<(), StepError> {
         if self.fail_once.remove(&step.id) {
-            return Err(format!("injected failure in {}", step.id));
+            return Err(StepError::Node(kubeladder_node::NodeError::CommandFailed {
+                node: step.node.clone(),
+                command: step.action.to_string(),
+                exit_code: 1,
+                stderr_tail: format!("injected failure in {}", step.id),
+            }));
         }
         Ok(())
     }
@@ -75,7 +83,7 @@ impl World {
 struct Model(Arc<Mutex<World>>);
 
 impl ClusterPort for Model {
-    async fn drain(&self, step: &Step) -> Result<bool, String> {
+    async fn drain(&self, step: &Step) -> Result<bool, StepError> {
         tokio::task::yield_now().await;
         let mut w = self.0.lock().unwrap();
         let foreign = w.foreign.contains(&step.node);
@@ -86,7 +94,7 @@ impl ClusterPort for Model {
         Ok(!foreign)
     }
 
-    async fn uncordon(&self, step: &Step) -> Result<(), String> {
+    async fn uncordon(&self, step: &Step) -> Result<(), StepError> {
         tokio::task::yield_now().await;
         let node = step.node.as_str();
         let mut w = self.0.lock().unwrap();
@@ -99,7 +107,7 @@ impl ClusterPort for Model {
         Ok(())
     }
 
-    async fn check(&self, step: &Step) -> Result<bool, String> {
+    async fn check(&self, step: &Step) -> Result<bool, StepError> {
         let mut w = self.0.lock().unwrap();
         let node = w.state().node(&step.node).unwrap().clone();
         Ok(match &step.action {
@@ -109,12 +117,12 @@ impl ClusterPort for Model {
         })
     }
 
-    async fn wait(&self, _step: &Step) -> Result<(), String> {
+    async fn wait(&self, _step: &Step) -> Result<(), StepError> {
         tokio::time::sleep(Duration::from_millis(1)).await;
         Ok(())
     }
 
-    async fn observe_window(&self, pending: &[String]) -> Result<(WindowState, Vec<Candidate>), String> {
+    async fn observe_window(&self, pending: &[String]) -> Result<(WindowState, Vec<Candidate>), StepError> {
         let mut w = self.0.lock().unwrap();
         let limit = w.limit;
         let unavailable = w.state().nodes.iter().filter(|n| n.cordoned || !n.ready).map(|n| n.name.clone()).collect();
@@ -124,8 +132,11 @@ impl ClusterPort for Model {
 }
 
 impl NodePort for Model {
-    async fn check(&self, step: &Step) -> Result<bool, String> {
+    async fn check(&self, step: &Step) -> Result<bool, StepError> {
         let mut w = self.0.lock().unwrap();
+        if w.never_done.contains(&step.id) {
+            return Ok(false);
+        }
         let done = w.performed.contains_key(&step.id);
         let node = w.state().node(&step.node).unwrap().clone();
         Ok(match &step.action {
@@ -135,7 +146,7 @@ impl NodePort for Model {
         })
     }
 
-    async fn run(&self, step: &Step) -> Result<(), String> {
+    async fn run(&self, step: &Step) -> Result<(), StepError> {
         tokio::task::yield_now().await;
         let mut w = self.0.lock().unwrap();
         w.fail(step)?;
@@ -176,10 +187,10 @@ fn journal(dir: &std::path::Path, plan: &Plan) -> Journal {
 }
 
 async fn run(model: &Model, journal: Journal, stop: Arc<AtomicBool>) -> (Outcome, Journal) {
-    let mut executor = Executor::new(model, model, journal, stop);
-    executor.window_retry = Duration::from_millis(1);
-    let outcome = executor.run().await.unwrap();
-    (outcome, executor.into_journal().unwrap())
+    let mut runner = PlanRunner::new(model, model, journal, stop);
+    runner.window_retry = Duration::from_millis(1);
+    let outcome = runner.run().await.unwrap();
+    (outcome, runner.into_journal().unwrap())
 }
 
 #[tokio::test]
@@ -227,6 +238,7 @@ async fn a_failure_stops_with_a_report_and_resume_finishes_without_redoing_work(
     let Outcome::Failed(failure) = outcome else { panic!("expected a failure, got {outcome:?}") };
     assert_eq!((failure.step.as_str(), failure.node.as_str()), (failing.as_str(), "cp-2"));
     assert!(failure.error.contains("injected failure"));
+    assert_eq!(failure.kind, FailureKind::CommandFailed, "a failed command is told apart from other failures");
     assert_eq!(journal.progress().in_doubt(), [failing.as_str()]);
     drop(journal);
 
@@ -256,4 +268,18 @@ async fn a_stop_request_pauses_at_a_step_boundary_and_resume_finishes() {
     let w = model.0.lock().unwrap();
     assert!(w.violations.is_empty(), "{:#?}", w.violations);
     assert!(w.state.as_ref().unwrap().nodes.iter().all(|n| n.kubelet == plan.to));
+}
+
+#[tokio::test]
+async fn a_step_whose_result_never_shows_fails_as_a_postcondition() {
+    let (model, plan, _) = setup("v1.28.15", "1.29", 1, 2, 1, WorkerStrategy::Follow);
+    let stuck = "h1/cp-1/install-kubeadm".to_owned();
+    model.0.lock().unwrap().never_done.insert(stuck.clone());
+    let tmp = tempfile::tempdir().unwrap();
+    let (outcome, journal) = run(&model, journal(tmp.path(), &plan), Arc::default()).await;
+    let Outcome::Failed(failure) = outcome else { panic!("expected a failure, got {outcome:?}") };
+    assert_eq!(failure.step, stuck);
+    assert_eq!(failure.kind, FailureKind::Postcondition, "{failure:?}");
+    assert!(failure.error.contains("postcondition does not hold"), "{}", failure.error);
+    assert!(!journal.progress().is_done(&stuck));
 }

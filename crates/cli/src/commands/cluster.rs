@@ -3,17 +3,12 @@
 use std::future::Future;
 
 use kubeladder_core::drain::DrainOptions;
-use kubeladder_core::path::Target;
-use kubeladder_core::release::ReleaseData;
-use kubeladder_kube::client::{self, Clients};
-use kubeladder_kube::drain::{self, DrainConfig, Uncordon};
-use kubeladder_kube::health;
-use kubeladder_kube::inventory::Inventory;
-use kubeladder_kube::removed_apis;
-use serde::Serialize;
+use kubeladder_orchestrator::cluster_ops;
+use kubeladder_orchestrator::facts::{ControlPlanePods, Cordon, DrainConfig, Inventory, Uncordon};
 
 use crate::Outcome;
-use crate::args::{CheckArgs, ClusterArgs, DrainArgs, InventoryArgs, UncordonArgs};
+use crate::args::{CheckArgs, DrainArgs, InventoryArgs, UncordonArgs};
+use crate::commands::cluster_target;
 use crate::error::CliError;
 use crate::output;
 
@@ -27,13 +22,8 @@ pub fn block_on<F: Future<Output = Result<Outcome, CliError>>>(future: F) -> Res
         .block_on(future)
 }
 
-async fn connect(cluster: &ClusterArgs) -> Result<Clients, CliError> {
-    Ok(client::connect(cluster.kubeconfig.as_deref(), cluster.context.as_deref()).await?)
-}
-
 pub async fn inventory(args: &InventoryArgs) -> Result<Outcome, CliError> {
-    let clients = connect(&args.cluster).await?;
-    let inv = Inventory::read(&clients.api).await?;
+    let inv = cluster_ops::inventory(&cluster_target(&args.cluster)).await?;
     output::emit(args.output, &inv, || render_inventory(&inv))?;
     Ok(Outcome::Ok)
 }
@@ -62,7 +52,7 @@ pub fn render_inventory(inv: &Inventory) -> String {
         ],
         inv.nodes.iter().map(|n| {
             let cp = n.control_plane.as_ref();
-            let v = |f: fn(&kubeladder_kube::inventory::ControlPlanePods) -> Option<kubeladder_core::KubeVersion>| {
+            let v = |f: fn(&ControlPlanePods) -> Option<kubeladder_core::KubeVersion>| {
                 dash(cp.and_then(f).map(|v| v.to_string()))
             };
             let mut status = if n.ready { "Ready".to_owned() } else { "NotReady".to_owned() };
@@ -90,7 +80,6 @@ pub fn render_inventory(inv: &Inventory) -> String {
 }
 
 pub async fn drain(args: &DrainArgs) -> Result<Outcome, CliError> {
-    let clients = connect(&args.cluster).await?;
     let config = DrainConfig {
         run_id: args.run_id.clone(),
         options: DrainOptions {
@@ -103,9 +92,9 @@ pub async fn drain(args: &DrainArgs) -> Result<Outcome, CliError> {
         disable_eviction: args.disable_eviction,
         grace_period_seconds: None,
     };
-    let report = drain::drain(&clients, &args.node, &config).await?;
+    let report = cluster_ops::drain_node(&cluster_target(&args.cluster), &args.node, &config).await?;
     let mut out = String::new();
-    if let drain::Cordon::Foreign { by } = &report.cordon {
+    if let Cordon::Foreign { by } = &report.cordon {
         out += &format!(
             "node/{} was already cordoned by {}; it stays cordoned after the drain\n",
             args.node,
@@ -129,38 +118,17 @@ pub async fn drain(args: &DrainArgs) -> Result<Outcome, CliError> {
 }
 
 pub async fn uncordon(args: &UncordonArgs) -> Result<Outcome, CliError> {
-    let clients = connect(&args.cluster).await?;
-    match drain::uncordon(&clients.api, &args.node, &args.run_id, args.force).await? {
+    match cluster_ops::uncordon_node(&cluster_target(&args.cluster), &args.node, &args.run_id, args.force).await? {
         Uncordon::Done => output::print(&format!("node/{} uncordoned\n", args.node))?,
         Uncordon::NotCordoned => output::print(&format!("node/{} already uncordoned\n", args.node))?,
     }
     Ok(Outcome::Ok)
 }
 
-#[derive(Debug, Serialize)]
-struct CheckReport {
-    cluster_version: String,
-    violations: Vec<kubeladder_core::cluster::StateViolation>,
-    gates: Vec<health::Gate>,
-    removed_apis: Vec<removed_apis::Finding>,
-}
-
 pub async fn check(args: &CheckArgs) -> Result<Outcome, CliError> {
-    let data = ReleaseData::embedded()?;
-    let to = match args.to {
-        Some(target) => target.resolve(data, kubeladder_core::path::PathOptions::default())?.minor(),
-        None => Target::Latest.resolve(data, kubeladder_core::path::PathOptions::default())?.minor(),
-    };
-    let clients = connect(&args.cluster).await?;
-    let inv = Inventory::read(&clients.api).await?;
-    let report = CheckReport {
-        cluster_version: inv.cluster_version.to_string(),
-        violations: inv.cluster_state().violations(),
-        gates: vec![health::apiserver_ready(&clients.api).await, health::control_planes_ready(&inv)],
-        removed_apis: removed_apis::scan(&clients.api, data, inv.cluster_version.minor(), to).await?,
-    };
-    let problems =
-        !report.violations.is_empty() || report.gates.iter().any(|g| !g.passed) || !report.removed_apis.is_empty();
+    let report = cluster_ops::check(&cluster_target(&args.cluster), args.to).await?;
+    let to = report.scanned_to;
+    let problems = report.has_problems();
     output::emit(args.output, &report, || {
         let mut out = format!("Cluster {}; removed APIs checked up to {to}.\n\n", report.cluster_version);
         out += &output::table(

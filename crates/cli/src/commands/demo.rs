@@ -19,7 +19,7 @@ pub async fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
     }
     let sim = SimCluster::start(SimConfig::new(scenario).with_speed(args.speed)).await?;
     let dir = std::env::temp_dir().join(format!("kubeladder-demo-{}", std::process::id()));
-    let result = demo_in(&sim, &dir, args).await;
+    let result = Box::pin(demo_in(&sim, &dir, args)).await;
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -66,5 +66,5 @@ async fn demo_in(
         yes: true,
         dry_run: false,
     };
-    upgrade::apply(&apply).await
+    Box::pin(upgrade::apply(&apply)).await
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-use super::{BoxFuture, Collector, ExecResult, Executor, LineSink, Stream, shell_join, with_sudo};
+use super::{BoxFuture, Collector, Executor, LineSink, Stream, shell_join, with_sudo};
 use crate::error::NodeError;
+use crate::output::CommandOutput;
 
 /// Runs argv as a child process of kubeladder.
 #[derive(Clone)]
@@ -49,7 +50,7 @@ impl LocalExecutor {
         self
     }
 
-    async fn run_inner(&self, argv: &[String], timeout: Duration) -> Result<ExecResult, NodeError> {
+    async fn run_inner(&self, argv: &[String], timeout: Duration) -> Result<CommandOutput, NodeError> {
         let argv = if self.sudo { with_sudo(argv) } else { argv.to_vec() };
         let spawn_error =
             |reason: String| NodeError::Spawn { node: self.node.clone(), command: shell_join(&argv), reason };
@@ -106,7 +107,7 @@ impl Executor for LocalExecutor {
         &self.node
     }
 
-    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<ExecResult, NodeError>> {
+    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<CommandOutput, NodeError>> {
         Box::pin(self.run_inner(argv, timeout))
     }
 }

@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use crate::error::NodeError;
 use crate::hosts::{Host, Transport};
-use crate::ops::{CommandOutput, NodeOp, PackageManager};
+use kubeladder_core::package::PackageManager;
+
+use crate::ops::NodeOp;
+use crate::output::CommandOutput;
 
 pub mod local;
 pub mod sim;
@@ -22,9 +25,6 @@ pub mod ssh;
 pub use local::LocalExecutor;
 pub use sim::SimExecutor;
 pub use ssh::{SshExecutor, SshOptions};
-
-/// What an executor returns: exit code, standard output, the tail of standard error.
-pub type ExecResult = CommandOutput;
 
 /// A boxed future, so that [`Executor`] can be used as `dyn Executor`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -39,9 +39,9 @@ pub enum Stream {
 /// Receives every output line as it arrives, with the node's name.
 pub type LineSink = Arc<dyn Fn(&str, Stream, &str) + Send + Sync>;
 
-/// Most lines of standard error kept in [`ExecResult::stderr`].
+/// Most lines of standard error kept in [`CommandOutput::stderr`].
 pub const STDERR_TAIL_LINES: usize = 20;
-/// Most bytes of standard output kept in [`ExecResult::stdout`].
+/// Most bytes of standard output kept in [`CommandOutput::stdout`].
 pub const STDOUT_LIMIT: usize = 8 << 20;
 
 /// Runs argv on one node.
@@ -51,7 +51,7 @@ pub trait Executor: Send + Sync + fmt::Debug {
 
     /// Run `argv`, streaming output lines to the sink, giving up after `timeout`.
     /// A non-zero exit code is a result, not an error.
-    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<ExecResult, NodeError>>;
+    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<CommandOutput, NodeError>>;
 }
 
 /// The executor for `host` over its transport: SSH with `options`, this machine, or the
@@ -115,7 +115,7 @@ pub enum OpOutcome {
     /// The check said it was already done; nothing ran.
     AlreadyDone,
     /// Every command ran and exited 0; their outputs, in order.
-    Done(Vec<ExecResult>),
+    Done(Vec<CommandOutput>),
 }
 
 /// Run `op` on `exec`: skip it when its check says it is done, refuse a yum/dnf downgrade,
@@ -164,8 +164,8 @@ pub async fn query(
     op: &NodeOp,
     pm: PackageManager,
     timeout: Duration,
-) -> Result<ExecResult, NodeError> {
-    let mut last = ExecResult::default();
+) -> Result<CommandOutput, NodeError> {
+    let mut last = CommandOutput::default();
     for argv in op.render(pm) {
         last = exec.run(&argv, timeout).await?;
     }
@@ -251,7 +251,7 @@ impl Collector {
         }
     }
 
-    pub(crate) fn finish(mut self, exit_code: i32) -> ExecResult {
+    pub(crate) fn finish(mut self, exit_code: i32) -> CommandOutput {
         for stream in [Stream::Stdout, Stream::Stderr] {
             let partial = match stream {
                 Stream::Stdout => std::mem::take(&mut self.stdout_partial),
@@ -265,7 +265,7 @@ impl Collector {
         if !stderr.is_empty() {
             stderr.push('\n');
         }
-        ExecResult { exit_code, stdout: String::from_utf8_lossy(&self.stdout).into_owned(), stderr }
+        CommandOutput { exit_code, stdout: String::from_utf8_lossy(&self.stdout).into_owned(), stderr }
     }
 }
 

@@ -17,40 +17,15 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use serde::{Deserialize, Serialize};
 use tokio_rustls::TlsConnector;
 
-use super::{BoxFuture, Collector, ExecResult, Executor, LineSink, Stream, shell_join, with_sudo};
+use super::{BoxFuture, Collector, Executor, LineSink, Stream, shell_join, with_sudo};
 use crate::error::NodeError;
-use crate::hosts::SimTarget;
+use crate::hosts::{SimTarget, parse_sim_url};
+use crate::output::CommandOutput;
 
 /// Most bytes of an answer read (stdout is kept up to 8 MiB, stderr's tail is short).
 const MAX_ANSWER: usize = 32 << 20;
 /// How long past the command's own timeout the answer may take to arrive.
 const ANSWER_GRACE: Duration = Duration::from_secs(2);
-
-/// `https://HOST[:PORT][/]` -> (host, port). Anything else, a path included, is refused.
-pub fn parse_url(url: &str) -> Result<(String, u16), String> {
-    let rest = url.strip_prefix("https://").ok_or("not an https:// URL")?;
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
-        return Err("expected https://HOST:PORT with no path".to_owned());
-    }
-    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
-        let (host, after) = bracketed.split_once(']').ok_or("unclosed [ in the address")?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        }
-    };
-    let port = match port {
-        Some(port) => port.parse::<u16>().map_err(|_| format!("port {port:?} is not a number up to 65535"))?,
-        None => 443,
-    };
-    if host.is_empty() {
-        return Err("no host".to_owned());
-    }
-    Ok((host.to_owned(), port))
-}
 
 /// Percent-encode a path segment (node names are DNS names; anything else is escaped).
 fn path_segment(text: &str) -> String {
@@ -116,7 +91,7 @@ impl SimExecutor {
         let node = node.into();
         let base = target.url.trim_end_matches('/').to_owned();
         let sim_error = |reason: String| NodeError::Sim { node: node.clone(), address: base.clone(), reason };
-        let (host, port) = parse_url(&target.url).map_err(|reason| sim_error(format!("sim_url: {reason}")))?;
+        let (host, port) = parse_sim_url(&target.url).map_err(|reason| sim_error(format!("sim_url: {reason}")))?;
         let pem =
             std::fs::read(&target.ca_file).map_err(|source| NodeError::Io { path: target.ca_file.clone(), source })?;
         let mut roots = rustls::RootCertStore::empty();
@@ -229,7 +204,7 @@ impl SimExecutor {
         Ok((status, body))
     }
 
-    async fn run_inner(&self, argv: &[String], timeout: Duration) -> Result<ExecResult, NodeError> {
+    async fn run_inner(&self, argv: &[String], timeout: Duration) -> Result<CommandOutput, NodeError> {
         let argv = if self.sudo { with_sudo(argv) } else { argv.to_vec() };
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         let body = serde_json::to_vec(&ExecRequest { argv: &argv, timeout_ms })
@@ -277,7 +252,7 @@ impl Executor for SimExecutor {
         &self.node
     }
 
-    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<ExecResult, NodeError>> {
+    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<CommandOutput, NodeError>> {
         Box::pin(self.run_inner(argv, timeout))
     }
 }

@@ -11,9 +11,10 @@ use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use russh::{ChannelMsg, Disconnect};
 use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 
-use super::{BoxFuture, Collector, ExecResult, Executor, LineSink, Stream, shell_join, with_sudo};
+use super::{BoxFuture, Collector, Executor, LineSink, Stream, shell_join, with_sudo};
 use crate::error::NodeError;
 use crate::hosts::Host;
+use crate::output::CommandOutput;
 
 /// Connection policy shared by every host.
 #[derive(Debug, Clone)]
@@ -385,7 +386,7 @@ impl SshExecutor {
         self.connection.lock().await.clone().ok_or_else(|| self.connect_error("connection lost"))
     }
 
-    async fn run_inner(&self, argv: &[String], timeout: Duration) -> Result<ExecResult, NodeError> {
+    async fn run_inner(&self, argv: &[String], timeout: Duration) -> Result<CommandOutput, NodeError> {
         let sudo = self.host.needs_sudo();
         let command = shell_join(&if sudo { with_sudo(argv) } else { argv.to_vec() });
         // The command runs behind a wrapper that reports its process group first, so a
@@ -466,7 +467,7 @@ impl Executor for SshExecutor {
         &self.host.node
     }
 
-    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<ExecResult, NodeError>> {
+    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<CommandOutput, NodeError>> {
         Box::pin(self.run_inner(argv, timeout))
     }
 }

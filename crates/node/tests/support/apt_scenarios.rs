@@ -7,13 +7,15 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kubeladder_core::kubeadm::StaticPod;
 use kubeladder_core::package::{RepoStyle, Repository};
 use kubeladder_core::{KubeVersion, Minor};
 use kubeladder_node::exec::{OpOutcome, Stream, executor_for, query, run_op};
 use kubeladder_node::hosts::Host;
-use kubeladder_node::ops::{self, KubePackage, NodeOp, PackageManager, PackageState};
+use kubeladder_node::ops::{self, NodeOp, PackageState};
 use kubeladder_node::probe::probe;
 use kubeladder_node::{Executor, LineSink, NodeError, SshOptions};
+use kubeladder_node::{KubePackage, PackageManager};
 
 pub const T: Duration = Duration::from_secs(120);
 const APT: PackageManager = PackageManager::Apt;
@@ -206,16 +208,24 @@ pub async fn kubeadm_and_kubelet_commands_reach_the_node_and_stream(node: &impl 
         ]
     );
 
-    // apply's check: the apiserver manifest at the target means done.
-    let manifest = "spec:\n  containers:\n  - image: registry.k8s.io/kube-apiserver:v1.19.16\n";
-    let write = |contents: &str| NodeOp::WriteFile {
-        path: "/etc/kubernetes/manifests/kube-apiserver.yaml".into(),
-        contents: contents.to_owned(),
+    // apply's check: every versioned manifest at the target means done; the apiserver's
+    // alone (a kubeadm stopped half-way) does not.
+    let write = |pod: StaticPod| NodeOp::WriteFile {
+        path: pod.manifest(),
+        contents: format!("spec:\n  containers:\n  - image: registry.k8s.io/{}:v1.19.16\n", pod.name()),
         mode: 0o600,
     };
-    if !apply.is_done(APT, &exec.run(&apply.check(APT).unwrap(), T).await.unwrap()).unwrap() {
-        run_op(exec, &write(manifest), APT, T).await.unwrap();
+    let is_done = async || apply.is_done(APT, &exec.run(&apply.check(APT).unwrap(), T).await.unwrap()).unwrap();
+    run_op(exec, &write(StaticPod::KubeApiserver), APT, T).await.unwrap();
+    for pod in [StaticPod::KubeControllerManager, StaticPod::KubeScheduler] {
+        let remove = ["rm", "-f", "--", &pod.manifest()].map(str::to_owned);
+        assert_eq!(exec.run(&remove, T).await.unwrap().exit_code, 0);
     }
+    assert!(!is_done().await, "the apiserver manifest alone is not a finished kubeadm step");
+    for pod in StaticPod::VERSIONED {
+        run_op(exec, &write(pod), APT, T).await.unwrap();
+    }
+    assert!(is_done().await);
     assert_eq!(run_op(exec, &apply, APT, T).await.unwrap(), OpOutcome::AlreadyDone);
     assert_eq!(node.invoked().await.len(), before + 4, "nothing ran");
 

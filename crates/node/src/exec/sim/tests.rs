@@ -13,7 +13,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use super::*;
 use crate::exec::{OpOutcome, run_op};
-use crate::ops::{NodeOp, PackageManager};
+use crate::ops::NodeOp;
+use kubeladder_core::package::PackageManager;
 
 const TOKEN: &str = "s3cret";
 
@@ -220,14 +221,14 @@ async fn nothing_listening_is_a_connect_error() {
 
 #[test]
 fn parses_sim_urls() {
-    assert_eq!(parse_url("https://127.0.0.1:6443"), Ok(("127.0.0.1".to_owned(), 6443)));
-    assert_eq!(parse_url("https://127.0.0.1:6443/"), Ok(("127.0.0.1".to_owned(), 6443)));
-    assert_eq!(parse_url("https://[::1]:8443"), Ok(("::1".to_owned(), 8443)));
-    assert_eq!(parse_url("https://localhost"), Ok(("localhost".to_owned(), 443)));
-    assert!(parse_url("http://127.0.0.1:6443").is_err());
-    assert!(parse_url("https://127.0.0.1:6443/api").is_err());
-    assert!(parse_url("https://127.0.0.1:99999").is_err());
-    assert!(parse_url("https://:80").is_err());
+    assert_eq!(parse_sim_url("https://127.0.0.1:6443"), Ok(("127.0.0.1".to_owned(), 6443)));
+    assert_eq!(parse_sim_url("https://127.0.0.1:6443/"), Ok(("127.0.0.1".to_owned(), 6443)));
+    assert_eq!(parse_sim_url("https://[::1]:8443"), Ok(("::1".to_owned(), 8443)));
+    assert_eq!(parse_sim_url("https://localhost"), Ok(("localhost".to_owned(), 443)));
+    assert!(parse_sim_url("http://127.0.0.1:6443").is_err());
+    assert!(parse_sim_url("https://127.0.0.1:6443/api").is_err());
+    assert!(parse_sim_url("https://127.0.0.1:99999").is_err());
+    assert!(parse_sim_url("https://:80").is_err());
     assert_eq!(path_segment("cp-1.example"), "cp-1.example");
     assert_eq!(path_segment("a/b c"), "a%2Fb%20c");
 }

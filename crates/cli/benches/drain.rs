@@ -1,15 +1,14 @@
 //! Drain cost against the simulated cluster: API requests per drained node (from the
-//! simulator's counters) and wall time, as a ratio to real `kubectl drain` on an identical
-//! simulated cluster in the same run. Run: `cargo bench -p kubeladder-kube --bench drain`.
+//! simulator's counters) and wall time of `kubeladder drain`, as a ratio to real
+//! `kubectl drain` on an identical simulated cluster in the same run. Both run as their own
+//! processes against the simulator, so neither shares the simulator's process or cores'
+//! scheduling with it more than the other. Run: `cargo bench -p kubeladder --bench drain`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss)] // a benchmark: a panic is the report
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kubeladder_core::drain::DrainOptions;
-use kubeladder_kube::client;
-use kubeladder_kube::drain::{self, DrainConfig};
 use kubeladder_sim::{Scenario, SimCluster, SimConfig, Timings};
 
 fn total(c: &kubeladder_sim::api::RequestCounts) -> u64 {
@@ -29,6 +28,31 @@ async fn start() -> (kubeladder_sim::RunningSim, tempfile::TempDir) {
     (sim, dir)
 }
 
+/// Drain `nodes` one after the other with `program ARGS... NODE` on a fresh simulated
+/// cluster: wall time, API requests, and the pods the program said it evicted.
+async fn drain_all(program: &Path, args: &[&str], nodes: &[&str]) -> (Duration, u64, usize) {
+    let (sim, dir) = start().await;
+    let before = total(&sim.request_counts());
+    let t = Instant::now();
+    let mut pods = 0;
+    for node in nodes {
+        let out = tokio::process::Command::new(program)
+            .args(args)
+            .arg(node)
+            .env("HOME", dir.path())
+            .env("KUBECONFIG", dir.path().join("kubeconfig"))
+            .output()
+            .await
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        pods += String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("evicted pod/")).count();
+    }
+    let time = t.elapsed();
+    let requests = total(&sim.request_counts()) - before;
+    sim.shutdown().await;
+    (time, requests, pods)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let kubectl = (27..=40)
@@ -38,40 +62,11 @@ async fn main() {
         .expect("a versioned kubectl");
     let nodes = ["worker-1", "worker-2", "worker-3"];
 
-    let (sim, dir) = start().await;
-    let before = total(&sim.request_counts());
-    let t = Instant::now();
-    for node in nodes {
-        let out = tokio::process::Command::new(&kubectl)
-            .args(["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout", "120s"])
-            .env("HOME", dir.path())
-            .env("KUBECONFIG", dir.path().join("kubeconfig"))
-            .output()
-            .await
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
-    let kubectl_time = t.elapsed();
-    let kubectl_requests = total(&sim.request_counts()) - before;
-    sim.shutdown().await;
-
-    let (sim, dir) = start().await;
-    let clients = client::connect(Some(&dir.path().join("kubeconfig")), None).await.unwrap();
-    let config = DrainConfig {
-        run_id: "bench".to_owned(),
-        options: DrainOptions { ignore_daemonsets: true, delete_emptydir_data: true, force: true },
-        timeout: Duration::from_secs(120),
-        ..DrainConfig::default()
-    };
-    let before = total(&sim.request_counts());
-    let t = Instant::now();
-    let mut pods = 0;
-    for node in nodes {
-        pods += drain::drain(&clients, node, &config).await.unwrap().evicted.len();
-    }
-    let ours_time = t.elapsed();
-    let ours_requests = total(&sim.request_counts()) - before;
-    sim.shutdown().await;
+    let kubectl_args = ["drain", "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout", "120s"];
+    let (kubectl_time, kubectl_requests, _) = drain_all(&kubectl, &kubectl_args, &nodes).await;
+    let ours = Path::new(env!("CARGO_BIN_EXE_kubeladder"));
+    let ours_args = ["drain", "--delete-emptydir-data", "--force", "--timeout", "120s", "--run-id", "bench"];
+    let (ours_time, ours_requests, pods) = drain_all(ours, &ours_args, &nodes).await;
 
     let per_node = |r: u64| r as f64 / nodes.len() as f64;
     println!("drain of {} nodes, {pods} pods moved (large:40:20 scenario, speed 20)", nodes.len());

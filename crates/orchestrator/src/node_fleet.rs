@@ -1,6 +1,6 @@
-//! [`NodePort`] over `kubeladder-node`: each plan action becomes typed node operations
-//! run through the node's executor (ssh, local or the simulator), each with its check so
-//! a rerun skips finished work.
+//! [`NodePort`] over `kubeladder-node`: each plan action becomes a typed node operation
+//! run through the node's executor (ssh, local or the simulator), with the operation's own
+//! check, so a rerun skips finished work and a half-done step is done again.
 //!
 //! Which repository a minor is installed from: pkgs.k8s.io when it publishes the minor
 //! (1.24 and later), the legacy repository otherwise. Package versions follow the
@@ -15,15 +15,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kubeladder_core::cluster::Role;
-use kubeladder_core::package::{RepoStyle, Repository};
+use kubeladder_core::package::{KubePackage, PackageManager, RepoStyle, Repository};
 use kubeladder_core::plan::{Action, Step};
 use kubeladder_core::release::ReleaseData;
 use kubeladder_core::{KubeVersion, Minor};
 use kubeladder_node::exec::{self, OpOutcome};
 use kubeladder_node::ops::{self, RepoSource};
-use kubeladder_node::{Executor, KubePackage, NodeOp, PackageManager};
+use kubeladder_node::{Executor, NodeOp};
 
-use crate::executor::NodePort;
+use crate::error::{OrchestratorError, StepError};
+use crate::runner::NodePort;
 
 /// Where etcd snapshots go on the first control-plane node.
 pub const SNAPSHOT_DIR: &str = "/var/lib/kubeladder/snapshots";
@@ -42,8 +43,8 @@ impl Default for CommandTimeouts {
     }
 }
 
-/// The nodes as the executor sees them.
-pub struct NodeOps {
+/// The nodes as the plan runner sees them: how to reach each, its role and package manager.
+pub struct NodeFleet {
     executors: BTreeMap<String, Arc<dyn Executor>>,
     roles: BTreeMap<String, Role>,
     data: &'static ReleaseData,
@@ -55,13 +56,13 @@ pub struct NodeOps {
     ran: Mutex<BTreeSet<String>>,
 }
 
-impl std::fmt::Debug for NodeOps {
+impl std::fmt::Debug for NodeFleet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeOps").field("nodes", &self.executors.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+        f.debug_struct("NodeFleet").field("nodes", &self.executors.keys().collect::<Vec<_>>()).finish_non_exhaustive()
     }
 }
 
-impl NodeOps {
+impl NodeFleet {
     /// `package_managers` holds what the hosts file says; other nodes are detected.
     pub fn new(
         executors: BTreeMap<String, Arc<dyn Executor>>,
@@ -87,14 +88,12 @@ impl NodeOps {
         self
     }
 
-    fn executor(&self, node: &str) -> Result<&dyn Executor, String> {
-        self.executors
-            .get(node)
-            .map(AsRef::as_ref)
-            .ok_or_else(|| format!("no way to reach node {node}: add it to the hosts file (or give it an InternalIP)"))
+    fn executor(&self, node: &str) -> Result<&dyn Executor, StepError> {
+        self.executors.get(node).map(AsRef::as_ref).ok_or_else(|| StepError::NoRoute { node: node.to_owned() })
     }
 
-    async fn package_manager(&self, node: &str) -> Result<PackageManager, String> {
+    /// The node's package manager: named in the hosts file, or detected once.
+    pub async fn package_manager(&self, node: &str) -> Result<PackageManager, StepError> {
         if let Some(pm) = self.package_managers.lock().ok().and_then(|m| m.get(node).copied()) {
             return Ok(pm);
         }
@@ -103,34 +102,29 @@ impl NodeOps {
 
     /// Ask the node which package manager it has (this also proves it is reachable).
     /// A package manager named in the hosts file wins over the detected one.
-    async fn detect(&self, node: &str) -> Result<PackageManager, String> {
+    async fn detect(&self, node: &str) -> Result<PackageManager, StepError> {
         let exec = self.executor(node)?;
-        // Detection does not depend on the package manager it detects.
-        let output = exec::query(exec, &NodeOp::DetectPackageManager, PackageManager::Apt, self.timeouts.other)
-            .await
-            .map_err(|e| e.to_string())?;
+        // Detection does not depend on the package manager it detects: any renders it.
+        let output =
+            exec::query(exec, &NodeOp::DetectPackageManager, PackageManager::default(), self.timeouts.other).await?;
         let detected = ops::detect_package_manager(&output.stdout);
         let Ok(mut known) = self.package_managers.lock() else {
-            return Err("internal error: package manager cache poisoned".to_owned());
+            return Err(StepError::Internal("package manager cache poisoned".to_owned()));
         };
         if let Some(pm) = known.get(node) {
             return Ok(*pm);
         }
-        let pm = detected.ok_or_else(|| {
-            format!(
-                "node {node} has none of apt-get, dnf5, dnf, yum on PATH; set package_manager for it in the hosts file"
-            )
-        })?;
+        let pm = detected.ok_or_else(|| StepError::NoPackageManager { node: node.to_owned() })?;
         known.insert(node.to_owned(), pm);
         Ok(pm)
     }
 
     /// Reach every node once, at most 16 at a time, before anything changes; every node
     /// that cannot be reached is named with the reason.
-    pub async fn preflight(&self) -> Result<(), Vec<String>> {
+    pub async fn preflight(&self) -> Result<(), OrchestratorError> {
         use futures::StreamExt;
         let names: Vec<&String> = self.executors.keys().collect();
-        let results: Vec<(String, Result<PackageManager, String>)> = futures::stream::iter(names)
+        let results: Vec<(String, Result<PackageManager, StepError>)> = futures::stream::iter(names)
             .map(|node| async move { (node.clone(), self.detect(node).await) })
             .buffer_unordered(16)
             .collect()
@@ -138,7 +132,7 @@ impl NodeOps {
         let mut problems: Vec<String> =
             results.into_iter().filter_map(|(node, r)| r.err().map(|e| format!("{node}: {e}"))).collect();
         problems.sort();
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        if problems.is_empty() { Ok(()) } else { Err(OrchestratorError::Unreachable(problems)) }
     }
 
     /// The repository a minor is installed from.
@@ -154,9 +148,9 @@ impl NodeOps {
         packages: &[KubePackage],
         version: &KubeVersion,
         pm: PackageManager,
-    ) -> Result<NodeOp, String> {
+    ) -> Result<NodeOp, StepError> {
         let style = RepoStyle { repository: self.repository(version.minor()), format: pm.format() };
-        NodeOp::install(packages, version, style).map_err(|e| e.to_string())
+        Ok(NodeOp::install(packages, version, style)?)
     }
 
     fn snapshot_path(&self, step: &Step) -> String {
@@ -165,42 +159,29 @@ impl NodeOps {
         format!("{SNAPSHOT_DIR}/{}/{name}.db", self.run_id)
     }
 
-    /// The node operation behind a step and its timeout; `None` for check-less steps
-    /// handled by [`Self::run_unchecked`].
-    async fn op_for(&self, step: &Step) -> Result<Option<(NodeOp, Duration)>, String> {
-        let pm = self.package_manager(&step.node).await?;
+    /// The node operation behind a step and its timeout.
+    fn op_for(&self, step: &Step, pm: PackageManager) -> Result<(NodeOp, Duration), StepError> {
         let is_control_plane = self.roles.get(&step.node) == Some(&Role::ControlPlane);
+        let t = self.timeouts;
         Ok(match &step.action {
-            Action::EtcdSnapshot => Some((NodeOp::etcd_snapshot(self.snapshot_path(step)), self.timeouts.other)),
+            Action::EtcdSnapshot => (NodeOp::etcd_snapshot(self.snapshot_path(step)), t.other),
             Action::ConfigureRepository { minor } => {
                 let source = RepoSource::upstream(*minor, self.repository(*minor), pm.format());
-                Some((NodeOp::ConfigureRepository { source }, self.timeouts.package))
+                (NodeOp::ConfigureRepository { source }, t.package)
             }
-            Action::InstallKubeadm { version } => {
-                Some((self.install_op(&[KubePackage::Kubeadm], version, pm)?, self.timeouts.package))
+            Action::InstallKubeadm { version } => (self.install_op(&[KubePackage::Kubeadm], version, pm)?, t.package),
+            Action::InstallKubeletKubectl { version } => {
+                (self.install_op(&[KubePackage::Kubelet, KubePackage::Kubectl], version, pm)?, t.package)
             }
-            Action::InstallKubeletKubectl { version } => Some((
-                self.install_op(&[KubePackage::Kubelet, KubePackage::Kubectl], version, pm)?,
-                self.timeouts.package,
-            )),
-            Action::KubeadmUpgradeApply { version } => {
-                Some((NodeOp::KubeadmUpgradeApply { version: *version }, self.timeouts.kubeadm))
-            }
-            // On a control plane, `upgrade node` is done when its apiserver manifest names the version.
+            Action::KubeadmUpgradePlan { .. } => (NodeOp::KubeadmUpgradePlan, t.kubeadm),
+            Action::KubeadmUpgradeApply { version } => (NodeOp::KubeadmUpgradeApply { version: *version }, t.kubeadm),
             Action::KubeadmUpgradeNode { version } if is_control_plane => {
-                Some((NodeOp::KubeadmUpgradeApply { version: *version }, self.timeouts.kubeadm))
+                (NodeOp::KubeadmUpgradeControlPlaneNode { version: *version }, t.kubeadm)
             }
-            _ => None,
+            Action::KubeadmUpgradeNode { .. } => (NodeOp::KubeadmUpgradeNode, t.kubeadm),
+            Action::RestartKubelet { .. } => (NodeOp::RestartKubelet, t.other),
+            other => return Err(StepError::Internal(format!("{other} is not a node operation"))),
         })
-    }
-
-    fn unchecked_op(step: &Step) -> Result<NodeOp, String> {
-        match &step.action {
-            Action::KubeadmUpgradePlan { .. } => Ok(NodeOp::KubeadmUpgradePlan),
-            Action::KubeadmUpgradeNode { .. } => Ok(NodeOp::KubeadmUpgradeNode),
-            Action::RestartKubelet { .. } => Ok(NodeOp::RestartKubelet),
-            other => Err(format!("{other} is not a node operation")),
-        }
     }
 
     fn ran(&self, step: &Step) -> bool {
@@ -208,69 +189,20 @@ impl NodeOps {
     }
 }
 
-/// The version in a static pod manifest's `image:` tag, if it is a Kubernetes version.
-fn manifest_version(manifest: &str) -> Option<KubeVersion> {
-    manifest.lines().find_map(|line| {
-        let image = line.trim().trim_start_matches("- ").strip_prefix("image:")?.trim().trim_matches(['"', '\'']);
-        KubeVersion::parse(image.rsplit_once(':')?.1).ok()
-    })
-}
-
-/// The control-plane manifests kubeadm upgrades, in its order (etcd is checked by its own
-/// version, which not every hop changes).
-const CONTROL_PLANE_MANIFESTS: [&str; 3] = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
-
-impl NodeOps {
-    /// Whether `kubeadm upgrade apply|node` is done on a control-plane node: every one of
-    /// its manifests names `version`. (A kubeadm killed half-way - its SSH session gone with
-    /// a crashed kubeladder - leaves some upgraded and some not; the apiserver alone is not
-    /// proof.)
-    async fn control_plane_at(&self, node: &str, version: KubeVersion) -> Result<bool, String> {
-        let exec = self.executor(node)?;
-        for component in CONTROL_PLANE_MANIFESTS {
-            let path = format!("{}/{component}.yaml", ops::MANIFESTS_DIR);
-            let out = exec::query(exec, &NodeOp::ReadFile { path }, PackageManager::Apt, self.timeouts.other)
-                .await
-                .map_err(|e| e.to_string())?;
-            if out.exit_code != 0 || manifest_version(&out.stdout) != Some(version) {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-}
-
-impl NodePort for NodeOps {
-    async fn check(&self, step: &Step) -> Result<bool, String> {
-        let is_control_plane = self.roles.get(&step.node) == Some(&Role::ControlPlane);
-        match &step.action {
-            Action::KubeadmUpgradeApply { version } => return self.control_plane_at(&step.node, *version).await,
-            Action::KubeadmUpgradeNode { version } if is_control_plane => {
-                return self.control_plane_at(&step.node, *version).await;
-            }
-            _ => {}
-        }
-        let Some((op, timeout)) = self.op_for(step).await? else { return Ok(self.ran(step)) };
+impl NodePort for NodeFleet {
+    async fn check(&self, step: &Step) -> Result<bool, StepError> {
         let pm = self.package_manager(&step.node).await?;
-        let exec = self.executor(&step.node)?;
+        let (op, timeout) = self.op_for(step, pm)?;
         let Some(check) = op.check(pm) else { return Ok(self.ran(step)) };
-        let output = exec.run(&check, timeout).await.map_err(|e| e.to_string())?;
-        op.is_done(pm, &output).map_err(|e| e.to_string())
+        let output = self.executor(&step.node)?.run(&check, timeout).await?;
+        Ok(op.is_done(pm, &output)?)
     }
 
-    async fn run(&self, step: &Step) -> Result<(), String> {
+    async fn run(&self, step: &Step) -> Result<(), StepError> {
         let pm = self.package_manager(&step.node).await?;
         let exec = self.executor(&step.node)?;
-        let (op, timeout) = match self.op_for(step).await? {
-            Some(found) => found,
-            None => (Self::unchecked_op(step)?, self.timeouts.kubeadm),
-        };
-        // `kubeadm upgrade node` on a control plane is run as itself; its check is the apply's.
-        let op = match (&step.action, op) {
-            (Action::KubeadmUpgradeNode { .. }, _) => NodeOp::KubeadmUpgradeNode,
-            (_, op) => op,
-        };
-        match exec::run_op(exec, &op, pm, timeout).await.map_err(|e| e.to_string())? {
+        let (op, timeout) = self.op_for(step, pm)?;
+        match exec::run_op(exec, &op, pm, timeout).await? {
             OpOutcome::AlreadyDone | OpOutcome::Done(_) => {}
         }
         if let Ok(mut ran) = self.ran.lock() {
@@ -284,7 +216,7 @@ impl NodePort for NodeOps {
 mod tests {
     use super::*;
     use kubeladder_core::plan::Phase;
-    use kubeladder_node::ExecResult;
+    use kubeladder_node::CommandOutput;
     use kubeladder_node::exec::BoxFuture;
 
     /// Records every argv; answers detection with apt and everything else with exit 0.
@@ -302,18 +234,20 @@ mod tests {
             &'a self,
             argv: &'a [String],
             _timeout: Duration,
-        ) -> BoxFuture<'a, Result<ExecResult, kubeladder_node::NodeError>> {
+        ) -> BoxFuture<'a, Result<CommandOutput, kubeladder_node::NodeError>> {
             self.seen.lock().unwrap().push(argv.to_vec());
             let stdout = if argv.iter().any(|a| a == "kubeladder-detect") { "/usr/bin/apt-get\n" } else { "" };
-            Box::pin(async move { Ok(ExecResult { exit_code: 0, stdout: stdout.to_owned(), stderr: String::new() }) })
+            Box::pin(
+                async move { Ok(CommandOutput { exit_code: 0, stdout: stdout.to_owned(), stderr: String::new() }) },
+            )
         }
     }
 
-    fn ops(recorder: Arc<Recorder>) -> NodeOps {
+    fn ops(recorder: Arc<Recorder>) -> NodeFleet {
         let data = ReleaseData::embedded().unwrap();
         let executors: BTreeMap<String, Arc<dyn Executor>> =
             [("cp-1".to_owned(), recorder as Arc<dyn Executor>)].into();
-        NodeOps::new(
+        NodeFleet::new(
             executors,
             [("cp-1".to_owned(), Role::ControlPlane)].into(),
             BTreeMap::new(),
@@ -386,13 +320,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn reads_the_version_of_a_manifest() {
-        let manifest = "spec:\n  containers:\n  - command:\n    image: registry.k8s.io/kube-scheduler:v1.19.16\n";
-        assert_eq!(manifest_version(manifest), Some(KubeVersion::new(1, 19, 16)));
-        assert_eq!(manifest_version("image: k8s.gcr.io/etcd:3.4.13-0"), None);
-    }
-
     #[tokio::test]
     async fn an_unknown_node_is_named() {
         let recorder = Arc::new(Recorder::default());
@@ -400,6 +327,8 @@ mod tests {
         let mut s = step(Action::Drain);
         s.node = "worker-9".to_owned();
         let err = nodes.check(&s).await.unwrap_err();
-        assert!(err.contains("worker-9") && err.contains("hosts file"), "{err}");
+        assert!(matches!(&err, StepError::NoRoute { node } if node == "worker-9"), "{err}");
+        assert_eq!(err.kind(), crate::error::FailureKind::Unreachable);
+        assert!(err.to_string().contains("hosts file"), "{err}");
     }
 }

@@ -20,29 +20,29 @@ use kubeladder_core::journal::{Event, Record, StepStatus};
 use kubeladder_core::plan::{Action, Plan, Step, WorkerLane};
 use kubeladder_core::window::{self, Candidate, WindowState};
 
-use crate::error::OrchestratorError;
+use crate::error::{FailureKind, OrchestratorError, StepError};
 use crate::journal_store::Journal;
 
 /// What the executor needs from the cluster API.
 pub trait ClusterPort: Send + Sync {
     /// Cordon and drain; returns whether this run cordoned it (false: it was already
     /// cordoned by someone else, which must be remembered and never undone).
-    fn drain(&self, step: &Step) -> impl Future<Output = Result<bool, String>> + Send;
-    fn uncordon(&self, step: &Step) -> impl Future<Output = Result<(), String>> + Send;
+    fn drain(&self, step: &Step) -> impl Future<Output = Result<bool, StepError>> + Send;
+    fn uncordon(&self, step: &Step) -> impl Future<Output = Result<(), StepError>> + Send;
     /// Postcondition and wait for `WaitNodeReady` / `WaitStaticPods`.
-    fn check(&self, step: &Step) -> impl Future<Output = Result<bool, String>> + Send;
-    fn wait(&self, step: &Step) -> impl Future<Output = Result<(), String>> + Send;
+    fn check(&self, step: &Step) -> impl Future<Output = Result<bool, StepError>> + Send;
+    fn wait(&self, step: &Step) -> impl Future<Output = Result<(), StepError>> + Send;
     /// The window as observed now, and each pending worker's pods.
     fn observe_window(
         &self,
         pending: &[String],
-    ) -> impl Future<Output = Result<(WindowState, Vec<Candidate>), String>> + Send;
+    ) -> impl Future<Output = Result<(WindowState, Vec<Candidate>), StepError>> + Send;
 }
 
 /// What the executor needs from the nodes (package manager, kubeadm, systemd, etcdctl).
 pub trait NodePort: Send + Sync {
-    fn check(&self, step: &Step) -> impl Future<Output = Result<bool, String>> + Send;
-    fn run(&self, step: &Step) -> impl Future<Output = Result<(), String>> + Send;
+    fn check(&self, step: &Step) -> impl Future<Output = Result<bool, StepError>> + Send;
+    fn run(&self, step: &Step) -> impl Future<Output = Result<(), StepError>> + Send;
 }
 
 /// Sees every record right after it became durable (progress output, tests).
@@ -51,10 +51,17 @@ pub type Observer = Arc<dyn Fn(&Record) + Send + Sync>;
 /// Why the run stopped at a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepFailure {
+    /// The step's id (`h2/cp-1/kubeadm-upgrade-apply`).
     pub step: String,
     pub node: String,
+    /// The action's short name (`kubeadm-upgrade-apply`).
+    pub name: &'static str,
+    /// The action as a sentence (`kubeadm upgrade apply v1.19.16`).
     pub action: String,
+    /// The error as the journal records it.
     pub error: String,
+    /// What kind of failure it was (unreachable, command failed, postcondition, ...).
+    pub kind: FailureKind,
 }
 
 #[derive(Debug)]
@@ -64,7 +71,7 @@ pub enum Outcome {
     Failed(StepFailure),
 }
 
-pub struct Executor<'a, C, N> {
+pub struct PlanRunner<'a, C, N> {
     pub cluster: &'a C,
     pub nodes: &'a N,
     journal: Arc<Mutex<Journal>>,
@@ -79,13 +86,13 @@ pub struct Executor<'a, C, N> {
     observer: Option<Observer>,
 }
 
-impl<C, N> std::fmt::Debug for Executor<'_, C, N> {
+impl<C, N> std::fmt::Debug for PlanRunner<'_, C, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Executor").finish_non_exhaustive()
+        f.debug_struct("PlanRunner").finish_non_exhaustive()
     }
 }
 
-impl<'a, C: ClusterPort, N: NodePort> Executor<'a, C, N> {
+impl<'a, C: ClusterPort, N: NodePort> PlanRunner<'a, C, N> {
     pub fn new(cluster: &'a C, nodes: &'a N, journal: Journal, stop: Arc<AtomicBool>) -> Self {
         Self {
             cluster,
@@ -191,19 +198,22 @@ impl<'a, C: ClusterPort, N: NodePort> Executor<'a, C, N> {
             }
             Err(error) => {
                 self.halt.store(true, Ordering::SeqCst);
+                let (kind, error) = (error.kind(), error.to_string());
                 self.record(Event::StepFailed { step: step.id.clone(), error: error.clone() })?;
                 Ok(Some(Outcome::Failed(StepFailure {
                     step: step.id.clone(),
                     node: step.node.clone(),
+                    name: step.action.name(),
                     action: step.action.to_string(),
                     error,
+                    kind,
                 })))
             }
         }
     }
 
     /// Check, act, check. Returns whether the step was skipped (already done).
-    async fn perform(&self, step: &Step) -> Result<bool, String> {
+    async fn perform(&self, step: &Step) -> Result<bool, StepError> {
         match &step.action {
             Action::Drain => {
                 // Always drain: it is idempotent, and a node cordoned by someone else still
@@ -220,7 +230,7 @@ impl<'a, C: ClusterPort, N: NodePort> Executor<'a, C, N> {
                     } else {
                         Event::NodeForeignCordon { node: step.node.clone() }
                     };
-                    self.record(event).map_err(|e| e.to_string())?;
+                    self.record(event)?;
                 }
                 Ok(false)
             }
@@ -232,7 +242,7 @@ impl<'a, C: ClusterPort, N: NodePort> Executor<'a, C, N> {
                     return Ok(true);
                 }
                 self.cluster.uncordon(step).await?;
-                self.record(Event::NodeUncordoned { node: step.node.clone() }).map_err(|e| e.to_string())?;
+                self.record(Event::NodeUncordoned { node: step.node.clone() })?;
                 Ok(false)
             }
             Action::WaitNodeReady { .. } | Action::WaitStaticPods { .. } => {
@@ -240,7 +250,11 @@ impl<'a, C: ClusterPort, N: NodePort> Executor<'a, C, N> {
                     return Ok(true);
                 }
                 self.cluster.wait(step).await?;
-                if self.cluster.check(step).await? { Ok(false) } else { Err(format!("{} did not hold", step.action)) }
+                if self.cluster.check(step).await? {
+                    Ok(false)
+                } else {
+                    Err(StepError::Postcondition { action: step.action.to_string() })
+                }
             }
             _ => {
                 if self.nodes.check(step).await? {
@@ -250,7 +264,7 @@ impl<'a, C: ClusterPort, N: NodePort> Executor<'a, C, N> {
                 if self.nodes.check(step).await? {
                     Ok(false)
                 } else {
-                    Err(format!("{} ran but its postcondition does not hold", step.action))
+                    Err(StepError::Postcondition { action: step.action.to_string() })
                 }
             }
         }
@@ -271,7 +285,7 @@ impl<'a, C: ClusterPort, N: NodePort> Executor<'a, C, N> {
             if result.is_none() && !self.stopping() && !pending.is_empty() {
                 let names: Vec<String> = pending.iter().map(|l| l.node.clone()).collect();
                 let (mut state, candidates) =
-                    self.cluster.observe_window(&names).await.map_err(OrchestratorError::Port)?;
+                    self.cluster.observe_window(&names).await.map_err(OrchestratorError::Observe)?;
                 if let Ok(r) = running.lock() {
                     state.unavailable.extend(r.iter().cloned());
                 }

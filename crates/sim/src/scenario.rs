@@ -494,11 +494,12 @@ pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError
 fn preload(inner: &mut StoreInner, object: &Value) -> Result<(), SimError> {
     let api_version = crate::util::str_at(object, "apiVersion");
     let kind = crate::util::str_at(object, "kind");
-    let def = resources::RESOURCES
-        .iter()
+    let def = resources::all()
         .find(|d| d.api_version() == api_version && d.kind == kind)
         .ok_or_else(|| SimError::Scenario(format!("objects: the simulator does not serve {kind} in {api_version}")))?;
-    inner.put(def, object.clone()).map(|_| ()).map_err(|e| {
+    // Stored as the API would store it: converted to its hub form.
+    let stored = crate::convert::to_hub(def, object.clone()).map_err(|e| SimError::Scenario(e.message))?;
+    inner.put(def.hub(), stored).map(|_| ()).map_err(|e| {
         SimError::Scenario(format!("objects: {kind} {:?}: {}", crate::util::str_at(object, "metadata.name"), e.message))
     })
 }

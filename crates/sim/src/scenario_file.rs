@@ -157,7 +157,7 @@ impl Scenario {
             let api_version = object.value.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
             let kind = object.value.get("kind").and_then(Value::as_str).unwrap_or_default();
             let name = object.value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-            if !resources::RESOURCES.iter().any(|d| d.api_version() == api_version && d.kind == kind) {
+            if !resources::all().any(|d| d.api_version() == api_version && d.kind == kind) {
                 return Err(at(
                     &object.referenced,
                     format!("objects: the simulator does not serve kind {kind:?} in apiVersion {api_version:?}"),

@@ -84,9 +84,8 @@ async fn every_minor_serves_exactly_what_the_release_data_says() {
     for release in data.releases() {
         let minor = release.minor;
         let served = |def: &ResourceDef| data.serves(minor, &def.api_version(), def.kind);
-        let sim = SimCluster::start(SimConfig::new(Scenario::small().with_version(release.latest_patch.clone())))
-            .await
-            .unwrap();
+        let sim =
+            SimCluster::start(SimConfig::new(Scenario::small().with_version(release.latest_patch))).await.unwrap();
         let client = client(&sim).await;
         assert_eq!(client.apiserver_version().await.unwrap().git_version, release.latest_patch.to_string());
 

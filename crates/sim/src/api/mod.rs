@@ -548,8 +548,16 @@ fn route(
             Ok(json_response(201, &served(&created)))
         }
         (&Method::POST, Some(name), Some("eviction")) if def.kind == "Pod" => {
-            state.count("eviction", &key);
             let eviction = parse_body(body).unwrap_or(Value::Null);
+            // Counted per body version, so a run can be seen switching from policy/v1beta1 to
+            // policy/v1; a body without apiVersion counts as the version discovery names.
+            let version = eviction
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .or_else(|| resources::eviction_version(surface.data, surface.minor))
+                .unwrap_or_default();
+            state.count("eviction", &format!("{key} ({version})"));
             check_eviction_version(surface, &eviction)?;
             let grace = get_path(&eviction, "deleteOptions.gracePeriodSeconds").and_then(Value::as_i64);
             let status = lifecycle::evict(&mut state.store.lock(), &namespace, name, grace)?;

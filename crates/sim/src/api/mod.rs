@@ -399,10 +399,37 @@ async fn serve_api(
     let as_table = table::wants_table(&accept);
     let request = RequestInfo { surface, content_type: &content_type, manager: &manager, as_table };
     let result = route(state, &method, &target, &query, &body, &request);
-    match result {
+    let mut response = match result {
         Ok(response) => response,
         Err(err) => error_response(&err),
+    };
+    if let Some(warning) = deprecation_warning(surface, target.def)
+        && let Ok(value) = header::HeaderValue::from_str(&warning)
+    {
+        response.headers_mut().insert(header::WARNING, value);
     }
+    response
+}
+
+/// The `Warning: 299` header kube-apiserver (1.19+) adds to every request through a
+/// deprecated API, worded as upstream's
+/// `staging/src/k8s.io/apiserver/pkg/endpoints/deprecation/deprecation.go` (KEP-1693);
+/// kubectl prints it on stderr.
+fn deprecation_warning(surface: Surface, def: &ResourceDef) -> Option<String> {
+    if surface.minor < Minor::new(1, 19) {
+        return None;
+    }
+    let api_version = def.api_version();
+    let api = surface.data.apis().iter().find(|a| a.group_version == api_version && a.kind == def.kind)?;
+    let deprecated = api.deprecated.filter(|d| *d <= surface.minor)?;
+    let mut text = format!("{api_version} {} is deprecated in v{deprecated}+", def.kind);
+    if let Some(removed) = api.removed {
+        text += &format!(", unavailable in v{removed}+");
+    }
+    if let Some(replacement) = &api.replacement {
+        text += &format!("; use {replacement} {}", def.kind);
+    }
+    Some(format!("299 - {text:?}"))
 }
 
 /// What a handler needs to know about the request besides its target and body.
@@ -798,4 +825,41 @@ fn list(
         200,
         &json!({"kind": def.list_kind(), "apiVersion": def.api_version(), "metadata": meta, "items": items}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deprecated_apis_warn_from_1_19_as_kube_apiserver_words_it() {
+        let data = ReleaseData::embedded().expect("shipped release data");
+        let at = |minor: u32| Surface { data, minor: Minor::new(1, minor) };
+        let find = |group: &str, version: &str, plural: &str| {
+            resources::all()
+                .find(|d| d.group == group && d.version == version && d.plural == plural)
+                .expect("implemented")
+        };
+        let beta_pdb = find("policy", "v1beta1", "poddisruptionbudgets");
+        assert_eq!(
+            deprecation_warning(at(21), beta_pdb).as_deref(),
+            Some(
+                "299 - \"policy/v1beta1 PodDisruptionBudget is deprecated in v1.21+, unavailable in v1.25+; use policy/v1 PodDisruptionBudget\""
+            )
+        );
+        assert_eq!(deprecation_warning(at(20), beta_pdb), None);
+        assert_eq!(deprecation_warning(at(21), find("policy", "v1", "poddisruptionbudgets")), None);
+        // Warnings arrived in 1.19: a 1.18 apiserver sends none.
+        assert_eq!(deprecation_warning(at(18), find("extensions", "v1beta1", "ingresses")), None);
+        assert!(deprecation_warning(at(19), find("extensions", "v1beta1", "ingresses")).is_some());
+    }
+
+    #[test]
+    fn field_manager_is_the_query_or_the_user_agent_prefix() {
+        let mut query = HashMap::new();
+        assert_eq!(field_manager(&query, "kubectl/v1.20.2 (linux/amd64) kubernetes/faecb19"), "kubectl");
+        assert_eq!(field_manager(&query, ""), "unknown");
+        query.insert("fieldManager".to_owned(), "helm".to_owned());
+        assert_eq!(field_manager(&query, "kubectl/v1.20.2"), "helm");
+    }
 }

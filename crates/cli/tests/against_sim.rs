@@ -275,7 +275,8 @@ async fn a_budget_allowing_nothing_blocks_until_it_is_removed() {
     let manifest = env.dir.path().join("pdb.yaml");
     std::fs::write(
         &manifest,
-        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: frozen\n  namespace: default\nspec:\n  maxUnavailable: 0\n  selector:\n    matchLabels:\n      app: hello\n",
+        // The small scenario runs 1.18, which serves budgets only as policy/v1beta1.
+        "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: frozen\n  namespace: default\nspec:\n  maxUnavailable: 0\n  selector:\n    matchLabels:\n      app: hello\n",
     )
     .unwrap();
     // The simulator serves no OpenAPI document yet, which client-side validation needs.

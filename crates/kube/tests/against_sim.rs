@@ -534,3 +534,38 @@ async fn objects_written_through_apis_the_next_hop_removes_are_found_through_the
     assert!(findings.iter().all(|f| f.removed_in == Minor::new(1, 25)));
     env.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_supported_era_is_read_and_drained_through_the_versions_it_serves() {
+    // (cluster, policy version of budgets, eviction version): budgets are policy/v1 from
+    // 1.21, evictions from 1.22; policy/v1beta1 is gone in 1.25.
+    let eras = [
+        (KubeVersion::new(1, 18, 20), "v1beta1", "policy/v1beta1"),
+        (KubeVersion::new(1, 20, 15), "v1beta1", "policy/v1beta1"),
+        (KubeVersion::new(1, 21, 14), "v1", "policy/v1beta1"),
+        (KubeVersion::new(1, 24, 17), "v1", "policy/v1"),
+        (KubeVersion::new(1, 25, 16), "v1", "policy/v1"),
+    ];
+    let data = ReleaseData::embedded().unwrap();
+    for (version, policy, eviction) in eras {
+        let env = Env::start(Scenario::small().with_version(version)).await;
+        let inv = Inventory::read(&env.clients.api).await.unwrap();
+        assert_eq!(inv.cluster_version, version);
+        assert_eq!(kubeladder_kube::budgets::policy_version(&env.clients.api).await.unwrap(), policy, "{version}");
+        assert_eq!(drain::eviction_group_version(&env.clients.api).await.unwrap(), eviction, "{version}");
+        let budgets = kubeladder_kube::budgets::list(&env.clients.api, policy).await.unwrap();
+        assert!(!budgets.is_empty() && budgets.iter().all(|b| b.expected_pods > 0), "{version}: {budgets:?}");
+        let view = kubeladder_kube::workload::WorkloadView::read(
+            &env.clients.api,
+            upgrade_config("x", Duration::from_secs(1)).options,
+        )
+        .await
+        .unwrap();
+        assert_eq!(view.budgets.len(), budgets.len(), "{version}");
+        let next = version.minor().next();
+        removed_apis::scan(&env.clients.api, data, version.minor(), next).await.unwrap();
+        drain::drain(&env.clients, "worker-1", &upgrade_config("run-1", Duration::from_secs(30))).await.unwrap();
+        assert!(env.pods_on("worker-1").await.iter().all(|p| !movable(p)), "{version}: worker-1 drained");
+        env.sim.shutdown().await;
+    }
+}

@@ -175,3 +175,50 @@ async fn every_minor_serves_exactly_what_the_release_data_says() {
         sim.shutdown().await;
     }
 }
+
+/// Watch lines (`{"type", "object"}`) of a collection, ended by `timeoutSeconds=1`.
+async fn watch(client: &Client, path: &str) -> Result<Vec<Value>, u16> {
+    let request = http::Request::get(format!("{path}?watch=true&timeoutSeconds=1")).body(Vec::new()).unwrap();
+    match client.request_text(request).await {
+        Ok(text) => Ok(text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()),
+        Err(kube::Error::Api(status)) => Err(status.code),
+        Err(e) => panic!("watch {path}: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_serve_the_watched_version_and_keep_a_v1beta1_empty_selector_meaning_nothing() {
+    let at = |version| SimConfig::new(Scenario::small().with_version(version));
+    let sim = SimCluster::start(at(kubeladder_core::KubeVersion::new(1, 18, 20))).await.unwrap();
+    let api = client(&sim).await;
+    assert_eq!(watch(&api, "/apis/policy/v1/poddisruptionbudgets").await, Err(404));
+    let beta = watch(&api, "/apis/policy/v1beta1/poddisruptionbudgets").await.unwrap();
+    assert!(!beta.is_empty() && beta.iter().all(|e| e["object"]["apiVersion"] == "policy/v1beta1"), "{beta:?}");
+    sim.shutdown().await;
+
+    let sim = SimCluster::start(at(kubeladder_core::KubeVersion::new(1, 21, 14))).await.unwrap();
+    let api = client(&sim).await;
+    let none = json!({"apiVersion": "policy/v1beta1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "none", "namespace": "default"}, "spec": {"maxUnavailable": 0, "selector": {}}});
+    let (code, _) =
+        call(&api, "POST", "/apis/policy/v1beta1/namespaces/default/poddisruptionbudgets", Some(&none)).await;
+    assert_eq!(code, 201);
+    let find = |events: &[Value]| {
+        events.iter().find(|e| e["object"]["metadata"]["name"] == "none").map(|e| e["object"].clone()).unwrap()
+    };
+    let as_v1 = find(&watch(&api, "/apis/policy/v1/namespaces/default/poddisruptionbudgets").await.unwrap());
+    assert_eq!(as_v1["apiVersion"], "policy/v1");
+    assert_eq!(
+        as_v1["spec"]["selector"],
+        json!({"matchExpressions": [{"key": kubeladder_sim::convert::PDB_V1BETA1_LABEL, "operator": "Exists"}]})
+    );
+    let as_beta = find(&watch(&api, "/apis/policy/v1beta1/namespaces/default/poddisruptionbudgets").await.unwrap());
+    assert_eq!(
+        (as_beta["apiVersion"].clone(), as_beta["spec"]["selector"].clone()),
+        (json!("policy/v1beta1"), json!({}))
+    );
+    // The disruption controller (v1 semantics on the stored form) counts no pod for it.
+    let stored = sim.store().get("poddisruptionbudgets.policy", "default", "none").unwrap();
+    assert_eq!(stored["status"]["expectedPods"], 0, "{stored}");
+    sim.shutdown().await;
+}

@@ -34,7 +34,6 @@ use crate::error::SimError;
 use crate::faults::Fault;
 use crate::host::exec_api::{self, DropConnection};
 use crate::lifecycle::{self, Propagation};
-use crate::model;
 use crate::resources::{self, ResourceDef};
 use crate::status::ApiError;
 use crate::store::{Store, StoreInner, name_of, namespace_of, rv_of};
@@ -275,10 +274,9 @@ pub(crate) fn surface(inner: &StoreInner) -> Result<Surface, ApiError> {
 /// The version `/version` reports: the image tag of the first kube-apiserver mirror pod (by
 /// name), else `kubeadm-config`'s `kubernetesVersion`.
 pub(crate) fn apiserver_version(inner: &StoreInner) -> String {
-    let mut apiservers: Vec<&Value> = inner
-        .list(resources::PODS, Some("kube-system"))
-        .filter(|p| model::labels(p).and_then(|l| l.get("component")).and_then(Value::as_str) == Some("kube-apiserver"))
-        .collect();
+    // An index lookup: every request asks (the served API surface follows this version).
+    let mut apiservers: Vec<&Value> =
+        inner.pods_labelled("component", "kube-apiserver").filter(|p| namespace_of(p) == "kube-system").collect();
     apiservers.sort_by_key(|p| name_of(p).to_owned());
     if let Some(image) = apiservers
         .first()

@@ -275,7 +275,8 @@ async fn a_budget_allowing_nothing_blocks_until_it_is_removed() {
     let manifest = env.dir.path().join("pdb.yaml");
     std::fs::write(
         &manifest,
-        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: frozen\n  namespace: default\nspec:\n  maxUnavailable: 0\n  selector:\n    matchLabels:\n      app: hello\n",
+        // The small scenario runs 1.18, which serves budgets only as policy/v1beta1.
+        "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: frozen\n  namespace: default\nspec:\n  maxUnavailable: 0\n  selector:\n    matchLabels:\n      app: hello\n",
     )
     .unwrap();
     // The simulator serves no OpenAPI document yet, which client-side validation needs.
@@ -487,4 +488,36 @@ async fn cgroup_v1_hosts_block_the_hop_into_1_35_when_the_hosts_are_asked() {
         }
         env.sim.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_v1beta1_budget_covers_no_pod_and_blocks_no_plan_while_an_empty_v1_one_does() {
+    // 1.21 serves both policy versions: an empty selector means "no pod" in v1beta1 and
+    // "every pod of the namespace" in v1 (stored with upstream's marker selector).
+    let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 21, 14));
+    scenario.container_runtime = "containerd://1.6.20".to_owned();
+    let env = Env::start(scenario).await;
+    let budget = |version: &str, name: &str| {
+        format!(
+            "apiVersion: policy/{version}\nkind: PodDisruptionBudget\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n  maxUnavailable: 0\n  selector: {{}}\n"
+        )
+    };
+    let write = |name: &str, text: String| {
+        let path = env.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let beta = write("beta.yaml", budget("v1beta1", "none"));
+    env.kubectl(&["create", "--validate=false", "-f", beta.to_str().unwrap()]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, plan) = plan_json(&env, "1.22").await;
+    assert!(!checks(&plan).iter().any(|c| c.2 == "default/none"), "{plan}");
+    let v1 = write("v1.yaml", budget("v1", "all"));
+    env.kubectl(&["create", "--validate=false", "-f", v1.to_str().unwrap()]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (code, plan) = plan_json(&env, "1.22").await;
+    assert_eq!(code, 3, "{plan}");
+    assert!(checks(&plan).contains(&("budget-blocks".to_owned(), "BLOCKER".to_owned(), "default/all".to_owned())));
+    assert!(!checks(&plan).iter().any(|c| c.2 == "default/none"), "{plan}");
+    env.sim.shutdown().await;
 }

@@ -337,6 +337,11 @@ async fn follow_1_18_to_1_23_keeps_every_invariant() {
     let drains =
         evs.iter().filter(|e| e["event"] == "step_finished" && e["step"] == "drain" && e["node"] == "worker-1").count();
     assert_eq!(drains, 5);
+    // The simulated apiserver served what each minor serves: the drains of the 1.19-1.21
+    // hops evicted through policy/v1beta1, those of 1.22 and 1.23 through policy/v1.
+    let counts = env.sim.request_counts();
+    let evictions = |v: &str| counts.get(&("eviction".to_owned(), format!("pods ({v})"))).copied().unwrap_or(0);
+    assert!(evictions("policy/v1beta1") > 0 && evictions("policy/v1") > 0, "{counts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,8 @@ use crate::version::{KubeVersion, Minor};
 
 const EMBEDDED: &str = include_str!("../data/releases.toml");
 
-/// An API (group/version + kind) whose serving stops at a minor.
+/// An API (group/version + kind) whose serving stops at a minor, as the plan's check reads
+/// it: derived from the [`ServedApi`] table's `removed` entries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemovedApi {
@@ -47,6 +48,8 @@ pub struct Release {
     pub coredns: String,
     pub pause: String,
     pub repositories: Vec<Repository>,
+    /// APIs whose serving stops at this minor, sorted by group/version and kind: derived from
+    /// the `[[api]]` table ([`ReleaseData::apis`]), which is their one home.
     pub removed_apis: Vec<RemovedApi>,
     /// kubeadm configuration API versions (`kubeadm.k8s.io/v1beta2`) kubeadm stops reading
     /// at this minor.
@@ -66,6 +69,83 @@ impl Release {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     release: Vec<RawRelease>,
+    #[serde(default)]
+    api: Vec<RawApi>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    group_version: String,
+    kind: String,
+    introduced: Option<String>,
+    deprecated: Option<String>,
+    removed: Option<String>,
+    replacement: Option<String>,
+    sources: Vec<String>,
+}
+
+/// One group/version + kind and the minors that serve it: the one table both the plan's
+/// removed-API check and the simulator's served API surface read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServedApi {
+    /// `policy/v1beta1`, or `v1` for the core group.
+    pub group_version: String,
+    pub kind: String,
+    /// First minor that serves it; `None`: served by the oldest minor the data knows.
+    pub introduced: Option<Minor>,
+    /// Minor that marks it deprecated (informational).
+    pub deprecated: Option<Minor>,
+    /// First minor that no longer serves it; `None`: still served by the newest minor known.
+    pub removed: Option<Minor>,
+    /// Group/version to migrate to once it is removed.
+    pub replacement: Option<String>,
+    pub sources: Vec<String>,
+}
+
+impl ServedApi {
+    /// The API group (`""` for the core group).
+    pub fn group(&self) -> &str {
+        self.group_version.rsplit_once('/').map_or("", |(g, _)| g)
+    }
+
+    /// The version (`v1beta1`).
+    pub fn version(&self) -> &str {
+        self.group_version.rsplit_once('/').map_or(self.group_version.as_str(), |(_, v)| v)
+    }
+
+    /// Whether an apiserver at `minor` serves it.
+    pub fn served_at(&self, minor: Minor) -> bool {
+        self.introduced.is_none_or(|i| i <= minor) && self.removed.is_none_or(|r| minor < r)
+    }
+}
+
+/// Kubernetes' version priority within a group (apimachinery's
+/// `version.CompareKubeAwareVersionStrings`, which orders a group's versions in discovery):
+/// GA before beta before alpha, then the higher number first. `Ordering::Less` means `a` is
+/// preferred. Versions that do not parse sort last, by name.
+pub fn compare_version_priority(a: &str, b: &str) -> std::cmp::Ordering {
+    fn rank(v: &str) -> Option<(u8, u32, u32)> {
+        let rest = v.strip_prefix('v')?;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, tail) = rest.split_at(digits);
+        let major: u32 = number.parse().ok()?;
+        if tail.is_empty() {
+            return Some((0, major, 0));
+        }
+        for (stage, level) in [("beta", 1), ("alpha", 2)] {
+            if let Some(n) = tail.strip_prefix(stage) {
+                return Some((level, major, n.parse().ok()?));
+            }
+        }
+        None
+    }
+    match (rank(a), rank(b)) {
+        (Some((sa, ma, na)), Some((sb, mb, nb))) => sa.cmp(&sb).then(mb.cmp(&ma)).then(nb.cmp(&na)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
 }
 
 #[derive(Deserialize)]
@@ -81,8 +161,6 @@ struct RawRelease {
     pause: String,
     repositories: Vec<Repository>,
     #[serde(default)]
-    removed_apis: Vec<RemovedApi>,
-    #[serde(default)]
     kubeadm_config_removed: Vec<String>,
     checklist: Vec<String>,
     sources: Vec<String>,
@@ -92,6 +170,7 @@ struct RawRelease {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReleaseData {
     releases: Vec<Release>,
+    apis: Vec<ServedApi>,
 }
 
 impl ReleaseData {
@@ -104,14 +183,51 @@ impl ReleaseData {
     /// Parse and validate a release data file.
     pub fn parse(text: &str) -> Result<Self, CoreError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| CoreError::ReleaseData(e.to_string()))?;
-        let releases = raw.release.into_iter().map(Release::from_raw).collect::<Result<Vec<_>, _>>()?;
-        let data = Self { releases };
+        let mut releases = raw.release.into_iter().map(Release::from_raw).collect::<Result<Vec<_>, _>>()?;
+        let apis = raw.api.into_iter().map(ServedApi::from_raw).collect::<Result<Vec<_>, _>>()?;
+        for release in &mut releases {
+            release.removed_apis = apis
+                .iter()
+                .filter(|api| api.removed == Some(release.minor))
+                .map(|api| RemovedApi {
+                    group_version: api.group_version.clone(),
+                    kind: api.kind.clone(),
+                    replacement: api.replacement.clone(),
+                })
+                .collect();
+            release.removed_apis.sort_by(|a, b| (&a.group_version, &a.kind).cmp(&(&b.group_version, &b.kind)));
+        }
+        let data = Self { releases, apis };
         data.validate()?;
         Ok(data)
     }
 
     pub fn releases(&self) -> &[Release] {
         &self.releases
+    }
+
+    /// Every group/version + kind the data knows, with the minors that serve it.
+    pub fn apis(&self) -> &[ServedApi] {
+        &self.apis
+    }
+
+    /// The group/versions + kinds an apiserver at `minor` serves.
+    pub fn served_at(&self, minor: Minor) -> impl Iterator<Item = &ServedApi> {
+        self.apis.iter().filter(move |api| api.served_at(minor))
+    }
+
+    /// Whether an apiserver at `minor` serves `kind` in `group_version`.
+    pub fn serves(&self, minor: Minor, group_version: &str, kind: &str) -> bool {
+        self.served_at(minor).any(|api| api.group_version == group_version && api.kind == kind)
+    }
+
+    /// The versions of `group` an apiserver at `minor` serves (any kind), preferred first.
+    pub fn group_versions(&self, minor: Minor, group: &str) -> Vec<&str> {
+        let mut versions: Vec<&str> =
+            self.served_at(minor).filter(|api| api.group() == group).map(ServedApi::version).collect();
+        versions.sort_by(|a, b| compare_version_priority(a, b));
+        versions.dedup();
+        versions
     }
 
     pub fn get(&self, minor: Minor) -> Option<&Release> {
@@ -225,16 +341,49 @@ impl ReleaseData {
                     );
                 }
             }
-            for api in &r.removed_apis {
-                if !is_group_version(&api.group_version) || !api.replacement.as_deref().is_none_or(is_group_version) {
-                    return fail(r.minor, format!("removed API {api:?} has a malformed group/version"));
+        }
+        self.validate_apis()
+    }
+
+    fn validate_apis(&self) -> Result<(), CoreError> {
+        let newest = self.newest().minor;
+        for (i, api) in self.apis.iter().enumerate() {
+            let fail =
+                |why: String| Err(CoreError::ReleaseData(format!("[[api]] {} {}: {why}", api.group_version, api.kind)));
+            if !is_group_version(&api.group_version) || !api.replacement.as_deref().is_none_or(is_group_version) {
+                return fail("malformed group/version".to_owned());
+            }
+            if !is_kind(&api.kind) {
+                return fail("kind must be UpperCamelCase".to_owned());
+            }
+            if api.replacement.as_deref() == Some(api.group_version.as_str()) {
+                return fail("it is its own replacement".to_owned());
+            }
+            if api.replacement.is_some() && api.removed.is_none() {
+                return fail("a replacement needs `removed`".to_owned());
+            }
+            if api.sources.is_empty() || api.sources.iter().any(|s| s.trim().is_empty()) {
+                return fail("sources must say where the entry was checked".to_owned());
+            }
+            for (field, minor) in
+                [("introduced", api.introduced), ("deprecated", api.deprecated), ("removed", api.removed)]
+            {
+                if minor.is_some_and(|m| m > newest.next()) {
+                    return fail(format!("{field} is after the newest minor known ({newest})"));
                 }
-                if !is_kind(&api.kind) {
-                    return fail(r.minor, format!("removed API kind {:?} must be UpperCamelCase", api.kind));
-                }
-                if api.replacement.as_deref() == Some(api.group_version.as_str()) {
-                    return fail(r.minor, format!("removed API {} is its own replacement", api.group_version));
-                }
+            }
+            if let (Some(introduced), Some(removed)) = (api.introduced, api.removed)
+                && removed <= introduced
+            {
+                return fail(format!("removed {removed} is not after introduced {introduced}"));
+            }
+            if let Some(removed) = api.removed
+                && self.get(removed).is_none()
+            {
+                return fail(format!("removed {removed} is not a minor of this file"));
+            }
+            if self.apis[..i].iter().any(|other| other.group_version == api.group_version && other.kind == api.kind) {
+                return fail("listed twice".to_owned());
             }
         }
         Ok(())
@@ -258,9 +407,31 @@ impl Release {
             coredns: raw.coredns,
             pause: raw.pause,
             repositories: raw.repositories,
-            removed_apis: raw.removed_apis,
+            removed_apis: Vec::new(),
             kubeadm_config_removed: raw.kubeadm_config_removed,
             checklist: raw.checklist,
+            sources: raw.sources,
+        })
+    }
+}
+
+impl ServedApi {
+    fn from_raw(raw: RawApi) -> Result<Self, CoreError> {
+        let minor = |field: &str, text: Option<String>| {
+            text.map(|t| {
+                Minor::parse(&t).map_err(|e| {
+                    CoreError::ReleaseData(format!("[[api]] {} {}: {field} {t:?}: {e}", raw.group_version, raw.kind))
+                })
+            })
+            .transpose()
+        };
+        Ok(Self {
+            introduced: minor("introduced", raw.introduced.clone())?,
+            deprecated: minor("deprecated", raw.deprecated.clone())?,
+            removed: minor("removed", raw.removed.clone())?,
+            group_version: raw.group_version,
+            kind: raw.kind,
+            replacement: raw.replacement,
             sources: raw.sources,
         })
     }
@@ -381,7 +552,15 @@ pause = "3.2"
 repositories = ["legacy"]
 checklist = ["Do it."]
 sources = ["here"]
-removed_apis = [{ group_version = "extensions/v1beta1", kind = "Ingress", replacement = "networking.k8s.io/v1" }]
+"#;
+
+    const API: &str = r#"
+[[api]]
+group_version = "extensions/v1beta1"
+kind = "Ingress"
+removed = "1.19"
+replacement = "networking.k8s.io/v1"
+sources = ["guide"]
 "#;
 
     fn with_second(edit: &str) -> String {
@@ -390,7 +569,7 @@ removed_apis = [{ group_version = "extensions/v1beta1", kind = "Ingress", replac
             .replace("2020-03-25", "2020-08-26")
             .replace("2021-06-18", "2021-10-28")
             .replace("v1.18.20", "v1.19.16");
-        let mut second = second;
+        let mut second = second + API;
         for pair in edit.split(';').filter(|p| !p.is_empty()) {
             let (from, to) = pair.split_once("=>").unwrap();
             second = second.replace(from, to);
@@ -417,6 +596,11 @@ removed_apis = [{ group_version = "extensions/v1beta1", kind = "Ingress", replac
             ("checklist = [\"Do it.\"]=>checklist = []", "checklist"),
             ("sources = [\"here\"]=>sources = []", "sources"),
             ("extensions/v1beta1=>extensions/beta1", "group/version"),
+            ("removed = \"1.19\"=>removed = \"1.17\"", "not a minor of this file"),
+            ("removed = \"1.19\"=>removed = \"1.19\"\nintroduced = \"1.19\"", "not after introduced"),
+            ("removed = \"1.19\"\n=>", "needs `removed`"),
+            ("sources = [\"guide\"]=>sources = []", "sources must say"),
+            ("kind = \"Ingress\"\n=>kind = \"Ingress\"\nbogus = 1\n", "unknown field"),
             ("kind = \"Ingress\"=>kind = \"ingress\"", "UpperCamelCase"),
             ("networking.k8s.io/v1\"=>extensions/v1beta1\"", "own replacement"),
             ("pause = \"3.2\"=>pause = \"3.2\"\nunknown = 1", "unknown field"),
@@ -430,6 +614,46 @@ removed_apis = [{ group_version = "extensions/v1beta1", kind = "Ingress", replac
             let err = ReleaseData::parse(&with_second(edit)).unwrap_err().to_string();
             assert!(err.contains(expected), "{edit}: {err}");
         }
+    }
+
+    #[test]
+    fn removed_apis_are_derived_from_the_api_table() {
+        let d = ReleaseData::parse(&with_second("")).unwrap();
+        assert!(d.releases()[0].removed_apis.is_empty());
+        assert_eq!(d.releases()[1].removed_apis.len(), 1);
+        assert_eq!(d.releases()[1].removed_apis[0].replacement.as_deref(), Some("networking.k8s.io/v1"));
+        assert!(d.serves(Minor::new(1, 18), "extensions/v1beta1", "Ingress"));
+        assert!(!d.serves(Minor::new(1, 19), "extensions/v1beta1", "Ingress"));
+    }
+
+    #[test]
+    fn shipped_served_apis_match_the_deprecation_guide() {
+        let d = data();
+        let (m118, m121, m122, m125) = (Minor::new(1, 18), Minor::new(1, 21), Minor::new(1, 22), Minor::new(1, 25));
+        // 1.18: PDB and Eviction only as policy/v1beta1, CronJob only as batch/v1beta1.
+        assert_eq!(d.group_versions(m118, "policy"), ["v1beta1"]);
+        assert_eq!(d.group_versions(m118, "batch"), ["v1", "v1beta1"]);
+        assert!(!d.serves(m118, "batch/v1", "CronJob"));
+        assert!(d.serves(m118, "extensions/v1beta1", "Ingress"));
+        assert!(!d.serves(m118, "networking.k8s.io/v1", "Ingress"));
+        assert!(d.serves(Minor::new(1, 19), "networking.k8s.io/v1", "Ingress"));
+        // 1.21: policy/v1 budgets, Eviction still v1beta1 only.
+        assert_eq!(d.group_versions(m121, "policy"), ["v1", "v1beta1"]);
+        assert!(!d.serves(m121, "policy/v1", "Eviction"));
+        assert!(d.serves(m122, "policy/v1", "Eviction"));
+        assert!(!d.serves(m122, "extensions/v1beta1", "Ingress"));
+        assert!(!d.serves(m122, "coordination.k8s.io/v1beta1", "Lease"));
+        assert!(d.serves(Minor::new(1, 24), "policy/v1beta1", "PodDisruptionBudget"));
+        assert!(!d.serves(m125, "policy/v1beta1", "PodDisruptionBudget"));
+        assert!(!d.serves(m125, "batch/v1beta1", "CronJob"));
+        assert!(d.serves(d.newest().minor, "v1", "Pod"));
+    }
+
+    #[test]
+    fn version_priority_is_kubernetes_order() {
+        let mut versions = vec!["v1beta1", "v1alpha1", "v2", "v1", "v2beta1", "v10beta1", "foo", "v1beta2"];
+        versions.sort_by(|a, b| compare_version_priority(a, b));
+        assert_eq!(versions, ["v2", "v1", "v10beta1", "v2beta1", "v1beta2", "v1beta1", "v1alpha1", "foo"]);
     }
 
     #[test]

@@ -128,11 +128,17 @@ pub fn selector_matches(selector: &Value, labels: &BTreeMap<String, String>) -> 
     labels_ok && exprs_ok
 }
 
-/// The `policy` version the cluster serves PodDisruptionBudgets in.
-pub async fn policy_version(client: &Client) -> Result<String, KubeError> {
+/// The versions of the `policy` group the cluster serves (`v1`, `v1beta1`).
+pub async fn policy_versions(client: &Client) -> Result<Vec<String>, KubeError> {
     let groups = client.list_api_groups().await.map_err(|e| KubeError::api("discover API groups", e))?;
     let policy = groups.groups.iter().find(|g| g.name == "policy");
-    let served: Vec<&str> = policy.map(|g| g.versions.iter().map(|v| v.version.as_str()).collect()).unwrap_or_default();
+    Ok(policy.map(|g| g.versions.iter().map(|v| v.version.clone()).collect()).unwrap_or_default())
+}
+
+/// The `policy` version the cluster serves PodDisruptionBudgets in.
+pub async fn policy_version(client: &Client) -> Result<String, KubeError> {
+    let versions = policy_versions(client).await?;
+    let served: Vec<&str> = versions.iter().map(String::as_str).collect();
     if served.contains(&"v1") {
         Ok("v1".to_owned())
     } else if served.contains(&"v1beta1") {

@@ -368,7 +368,14 @@ pub async fn eviction_group_version(client: &Client) -> Result<String, KubeError
         .ok_or_else(|| KubeError::Missing("pods/eviction subresource".to_owned()))?;
     match (eviction.group.as_deref(), eviction.version.as_deref()) {
         (Some(g), Some(v)) if !g.is_empty() && !v.is_empty() => Ok(format!("{g}/{v}")),
-        _ => Ok(format!("policy/{}", budgets::policy_version(client).await?)),
+        // Discovery without the subresource's version: policy/v1beta1 while the cluster
+        // serves it, since 1.21 serves policy/v1 budgets but takes policy/v1 evictions only
+        // from 1.22 (kubernetes/kubernetes#100724) and every apiserver since takes
+        // policy/v1beta1 evictions (`EvictionREST.AcceptsGroupVersion`).
+        _ => {
+            let versions = budgets::policy_versions(client).await?;
+            Ok(if versions.iter().any(|v| v == "v1beta1") { "policy/v1beta1" } else { "policy/v1" }.to_owned())
+        }
     }
 }
 

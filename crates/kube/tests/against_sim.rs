@@ -250,7 +250,7 @@ async fn a_budget_that_allows_nothing_stops_the_drain_at_the_timeout_naming_it()
     let ns = pod.metadata.namespace.clone().unwrap();
     let ns = ns.as_str();
     let pdb: Value = json!({
-        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "apiVersion": format!("policy/{policy}"), "kind": "PodDisruptionBudget",
         "metadata": {"name": "frozen", "namespace": ns},
         "spec": {"maxUnavailable": 0, "selector": {"matchLabels": selector}}
     });
@@ -258,7 +258,8 @@ async fn a_budget_that_allows_nothing_stops_the_drain_at_the_timeout_naming_it()
         env.clients.api.clone(),
         ns,
         &kube::api::ApiResource::from_gvk_with_plural(
-            &kube::api::GroupVersionKind::gvk("policy", "v1", "PodDisruptionBudget"),
+            // The ha scenario runs 1.18: budgets exist there only as policy/v1beta1.
+            &kube::api::GroupVersionKind::gvk("policy", &policy, "PodDisruptionBudget"),
             "poddisruptionbudgets",
         ),
     );
@@ -433,4 +434,138 @@ async fn a_second_process_is_refused_and_a_stale_lease_is_taken_over() {
     assert_eq!(taken.took_over_from.as_ref().map(|h| h.identity.clone()), Some(holder));
     taken.release().await.unwrap();
     env.sim.shutdown().await;
+}
+
+fn dynamic_api(env: &Env, gvk: (&str, &str, &str), plural: &str, ns: &str) -> Api<kube::api::DynamicObject> {
+    let gvk = kube::api::GroupVersionKind::gvk(gvk.0, gvk.1, gvk.2);
+    Api::namespaced_with(env.clients.api.clone(), ns, &kube::api::ApiResource::from_gvk_with_plural(&gvk, plural))
+}
+
+async fn create_dynamic(api: &Api<kube::api::DynamicObject>, body: Value) {
+    api.create(&PostParams::default(), &serde_json::from_value(body).unwrap()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v1beta1_budget_with_an_empty_selector_covers_no_pod_before_and_after_policy_v1() {
+    for (version, served) in [(KubeVersion::new(1, 18, 20), "v1beta1"), (KubeVersion::new(1, 21, 14), "v1")] {
+        let env = Env::start(Scenario::small().with_version(version)).await;
+        let policy = drain::eviction_group_version(&env.clients.api).await.unwrap();
+        assert_eq!(policy, "policy/v1beta1", "{version}: evictions are policy/v1beta1 until 1.22");
+        assert_eq!(kubeladder_kube::budgets::policy_version(&env.clients.api).await.unwrap(), served, "{version}");
+        // maxUnavailable 0 over an empty v1beta1 selector: it would block every eviction if
+        // it selected anything.
+        let beta = dynamic_api(&env, ("policy", "v1beta1", "PodDisruptionBudget"), "poddisruptionbudgets", "default");
+        create_dynamic(
+            &beta,
+            json!({"apiVersion": "policy/v1beta1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": "none", "namespace": "default"}, "spec": {"maxUnavailable": 0, "selector": {}}}),
+        )
+        .await;
+        if served == "v1" {
+            // The same empty selector written as policy/v1 selects every pod of the namespace.
+            let v1 = dynamic_api(&env, ("policy", "v1", "PodDisruptionBudget"), "poddisruptionbudgets", "default");
+            create_dynamic(
+                &v1,
+                json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                "metadata": {"name": "all", "namespace": "default"}, "spec": {"maxUnavailable": 1, "selector": {}}}),
+            )
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let budgets = kubeladder_kube::budgets::list(&env.clients.api, served).await.unwrap();
+        let pods: Vec<Pod> = Api::<Pod>::namespaced(env.clients.api.clone(), "default")
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(movable)
+            .collect();
+        assert!(!pods.is_empty());
+        let none = budgets.iter().find(|b| b.name == "none").unwrap();
+        assert_eq!(none.expected_pods, 0, "{version}: the simulator's disruption controller agrees");
+        for pod in &pods {
+            let labels = pod.metadata.labels.clone().unwrap_or_default().into_iter().collect();
+            assert!(!none.selects("default", &labels), "{version}: {}", key(pod));
+            if let Some(all) = budgets.iter().find(|b| b.name == "all") {
+                assert!(all.selects("default", &labels), "{version}: {}", key(pod));
+            }
+        }
+        if served == "v1" {
+            let all = budgets.iter().find(|b| b.name == "all").unwrap();
+            assert!(all.expected_pods > 0, "{all:?}");
+            env.kubectl(&["delete", "pdb", "all", "-n", "default"]).await;
+        }
+        // The drain is not held by it: every pod of the worker moves.
+        let node = env.node_of("default", pods[0].metadata.name.as_deref().unwrap()).await;
+        drain::drain(&env.clients, &node, &upgrade_config("run-1", Duration::from_secs(30))).await.unwrap();
+        assert!(env.pods_on(&node).await.iter().all(|p| !movable(p)), "{version}: {node} drained");
+        env.sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_written_through_apis_the_next_hop_removes_are_found_through_the_served_version() {
+    let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 24, 17));
+    scenario.container_runtime = "containerd://1.6.20".to_owned();
+    let env = Env::start(scenario).await;
+    let data = ReleaseData::embedded().unwrap();
+    assert!(removed_apis::scan(&env.clients.api, data, Minor::new(1, 24), Minor::new(1, 25)).await.unwrap().is_empty());
+    // Written by a client of the 1.24 era through policy/v1beta1 and batch/v1beta1; nobody
+    // set managedFields by hand: the apiserver records the version each write came through.
+    let pdbs = dynamic_api(&env, ("policy", "v1beta1", "PodDisruptionBudget"), "poddisruptionbudgets", "default");
+    create_dynamic(&pdbs, json!({"apiVersion": "policy/v1beta1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "legacy", "namespace": "default"}, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "nope"}}}}))
+    .await;
+    let cronjobs = dynamic_api(&env, ("batch", "v1beta1", "CronJob"), "cronjobs", "default");
+    create_dynamic(
+        &cronjobs,
+        json!({"apiVersion": "batch/v1beta1", "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": "default"},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "OnFailure", "containers": [{"name": "job", "image": "busybox"}]}}}}}}),
+    )
+    .await;
+    let findings = removed_apis::scan(&env.clients.api, data, Minor::new(1, 24), Minor::new(1, 25)).await.unwrap();
+    let found: BTreeSet<(String, String, String)> =
+        findings.iter().map(|f| (f.kind.clone(), f.name.clone(), f.api_version.clone())).collect();
+    assert!(found.contains(&("PodDisruptionBudget".into(), "legacy".into(), "policy/v1beta1".into())), "{found:?}");
+    assert!(found.contains(&("CronJob".into(), "nightly".into(), "batch/v1beta1".into())), "{found:?}");
+    assert!(findings.iter().all(|f| f.removed_in == Minor::new(1, 25)));
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_supported_era_is_read_and_drained_through_the_versions_it_serves() {
+    // (cluster, policy version of budgets, eviction version): budgets are policy/v1 from
+    // 1.21, evictions from 1.22; policy/v1beta1 is gone in 1.25.
+    let eras = [
+        (KubeVersion::new(1, 18, 20), "v1beta1", "policy/v1beta1"),
+        (KubeVersion::new(1, 20, 15), "v1beta1", "policy/v1beta1"),
+        (KubeVersion::new(1, 21, 14), "v1", "policy/v1beta1"),
+        (KubeVersion::new(1, 24, 17), "v1", "policy/v1"),
+        (KubeVersion::new(1, 25, 16), "v1", "policy/v1"),
+    ];
+    let data = ReleaseData::embedded().unwrap();
+    for (version, policy, eviction) in eras {
+        let env = Env::start(Scenario::small().with_version(version)).await;
+        let inv = Inventory::read(&env.clients.api).await.unwrap();
+        assert_eq!(inv.cluster_version, version);
+        assert_eq!(kubeladder_kube::budgets::policy_version(&env.clients.api).await.unwrap(), policy, "{version}");
+        assert_eq!(drain::eviction_group_version(&env.clients.api).await.unwrap(), eviction, "{version}");
+        let budgets = kubeladder_kube::budgets::list(&env.clients.api, policy).await.unwrap();
+        assert!(!budgets.is_empty() && budgets.iter().all(|b| b.expected_pods > 0), "{version}: {budgets:?}");
+        let view = kubeladder_kube::workload::WorkloadView::read(
+            &env.clients.api,
+            upgrade_config("x", Duration::from_secs(1)).options,
+        )
+        .await
+        .unwrap();
+        assert_eq!(view.budgets.len(), budgets.len(), "{version}");
+        let next = version.minor().next();
+        removed_apis::scan(&env.clients.api, data, version.minor(), next).await.unwrap();
+        drain::drain(&env.clients, "worker-1", &upgrade_config("run-1", Duration::from_secs(30))).await.unwrap();
+        assert!(env.pods_on("worker-1").await.iter().all(|p| !movable(p)), "{version}: worker-1 drained");
+        env.sim.shutdown().await;
+    }
 }

@@ -22,6 +22,7 @@ pub mod api;
 pub mod clock;
 pub mod cluster;
 pub mod controllers;
+pub mod convert;
 pub mod error;
 pub mod faults;
 pub mod host;

@@ -118,8 +118,11 @@ pub fn evict(inner: &mut StoreInner, namespace: &str, name: &str, grace: Option<
     let budgets: Vec<Value> = inner
         .list(PDBS, Some(namespace))
         .filter(|pdb| {
+            // Stored budgets are policy/v1: "Unlike the v1beta version, here we let an empty
+            // selector match everything" (kubernetes/kubernetes
+            // pkg/registry/core/pod/storage/eviction.go, getPodDisruptionBudgets).
             let selector = LabelSelector::from_object(get_path(pdb, "spec.selector"));
-            !selector.is_empty() && selector.matches(&pod)
+            selector.matches(&pod)
         })
         .cloned()
         .collect();

@@ -494,11 +494,19 @@ pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError
 fn preload(inner: &mut StoreInner, object: &Value) -> Result<(), SimError> {
     let api_version = crate::util::str_at(object, "apiVersion");
     let kind = crate::util::str_at(object, "kind");
-    let def = resources::RESOURCES
-        .iter()
+    let def = resources::all()
         .find(|d| d.api_version() == api_version && d.kind == kind)
         .ok_or_else(|| SimError::Scenario(format!("objects: the simulator does not serve {kind} in {api_version}")))?;
-    inner.put(def, object.clone()).map(|_| ()).map_err(|e| {
+    // Stored as the API would store it: converted to its hub form, its managedFields naming
+    // the version it was written in (as a write through that version records them) unless
+    // the object sets its own.
+    let mut stored = crate::convert::to_hub(def, object.clone()).map_err(|e| SimError::Scenario(e.message))?;
+    if crate::util::get_path(&stored, "metadata.managedFields").is_none() {
+        let entry = json!({"manager": "scenario", "operation": "Update", "apiVersion": api_version,
+            "fieldsType": "FieldsV1", "fieldsV1": {}});
+        crate::util::object_entry(&mut stored, "metadata").insert("managedFields".to_owned(), json!([entry]));
+    }
+    inner.put(def.hub(), stored).map(|_| ()).map_err(|e| {
         SimError::Scenario(format!("objects: {kind} {:?}: {}", crate::util::str_at(object, "metadata.name"), e.message))
     })
 }

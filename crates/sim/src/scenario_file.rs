@@ -157,10 +157,20 @@ impl Scenario {
             let api_version = object.value.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
             let kind = object.value.get("kind").and_then(Value::as_str).unwrap_or_default();
             let name = object.value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-            if !resources::RESOURCES.iter().any(|d| d.api_version() == api_version && d.kind == kind) {
+            if !resources::all().any(|d| d.api_version() == api_version && d.kind == kind) {
                 return Err(at(
                     &object.referenced,
                     format!("objects: the simulator does not serve kind {kind:?} in apiVersion {api_version:?}"),
+                ));
+            }
+            // A cluster at this version can hold only what its apiserver serves.
+            let data =
+                kubeladder_core::release::ReleaseData::embedded().map_err(|e| SimError::Scenario(e.to_string()))?;
+            let minor = scenario.version.minor().clamp(data.oldest().minor, data.newest().minor);
+            if !data.serves(minor, api_version, kind) {
+                return Err(at(
+                    &object.referenced,
+                    format!("objects: a {minor} apiserver does not serve {kind} in {api_version}"),
                 ));
             }
             if name.is_empty() {
@@ -229,6 +239,12 @@ mod tests {
         assert_eq!(line, 2, "{message}");
         let (line, _, message) = refused("objects:\n  - apiVersion: v1\n    kind: Gadget\n    metadata: {name: g}\n");
         assert_eq!(line, 2, "{message}");
+        let pdb =
+            "  - apiVersion: policy/v1\n    kind: PodDisruptionBudget\n    metadata: {name: b, namespace: default}\n";
+        let (line, _, message) = refused(&format!("version: v1.18.20\nobjects:\n{pdb}"));
+        assert_eq!(line, 3, "{message}");
+        assert!(message.contains("a 1.18 apiserver does not serve PodDisruptionBudget in policy/v1"), "{message}");
+        assert!(Scenario::from_yaml(&format!("version: v1.21.14\nobjects:\n{pdb}")).is_ok());
         let (line, _, message) = refused("shape: huge\n");
         assert_eq!(line, 1, "{message}");
         let (line, _, message) = refused("package_manager: zypper\n");

@@ -126,7 +126,10 @@ async fn kube_rs_lists_watches_patches_and_evicts() {
     assert!(matches!(err, kube::Error::Api(ref s) if s.code == 409 && s.reason == "Conflict"), "{err:?}");
 
     let counts = sim.request_counts();
-    assert!(counts.get(&("eviction".to_owned(), "pods".to_owned())).copied().unwrap_or(0) >= 7, "{counts:?}");
+    assert!(
+        counts.get(&("eviction".to_owned(), "pods (policy/v1beta1)".to_owned())).copied().unwrap_or(0) >= 7,
+        "{counts:?}"
+    );
     sim.shutdown().await;
 }
 

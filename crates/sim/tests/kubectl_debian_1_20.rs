@@ -57,3 +57,73 @@ async fn debian_kubectl_1_20_reads_drains_and_uncordons() {
     assert_ne!(node.pointer("/spec/unschedulable").and_then(serde_json::Value::as_bool), Some(true));
     env.shutdown().await;
 }
+
+/// A `CronJob` in the version the cluster serves (batch/v1beta1 before 1.21, batch/v1 from it).
+fn cronjob(api_version: &str) -> String {
+    format!(
+        "apiVersion: {api_version}\nkind: CronJob\nmetadata:\n  name: nightly\n  namespace: default\nspec:\n  schedule: \"0 3 * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: OnFailure\n          containers:\n          - name: job\n            image: busybox\n"
+    )
+}
+
+/// The operators' clients of both eras against both ends of the policy/v1beta1 era: Debian's
+/// kubectl 1.20 and the newest kubectl here, against a 1.18 cluster (budgets, evictions and
+/// `CronJobs` only as v1beta1) and a 1.25 one (only as v1): each reads budgets and `CronJobs` and
+/// drains through the version the cluster serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_and_new_kubectl_read_budgets_cronjobs_and_drain_on_1_18_and_1_25() {
+    let mut clients = vec![("debian-1.20".to_owned(), debian_kubectl())];
+    if let Some((minor, newest)) = common::kubectls().last() {
+        clients.push((format!("1.{minor}"), newest.clone()));
+    }
+    for (version, served) in [
+        (kubeladder_core::KubeVersion::new(1, 18, 20), "v1beta1"),
+        (kubeladder_core::KubeVersion::new(1, 25, 16), "v1"),
+    ] {
+        for (client, kubectl) in &clients {
+            let env = Env::start(Scenario::small().with_version(version)).await;
+            let what = format!("kubectl {client} against {version}");
+            // Only the served version answers.
+            let gone = if served == "v1" { "v1beta1" } else { "v1" };
+            let other = env.kubectl(kubectl, &["get", &format!("poddisruptionbudgets.{gone}.policy"), "-A"]).await;
+            assert!(!other.status.success(), "{what}: policy/{gone} answered");
+            let pdbs = env.ok(kubectl, &["get", "pdb", "-A"]).await;
+            assert!(rows(&pdbs)[0].contains(&"ALLOWED".to_owned()) && pdbs.contains("hello"), "{what}: {pdbs}");
+            let served_pdb =
+                env.ok(kubectl, &["get", &format!("poddisruptionbudgets.{served}.policy"), "-A", "-o", "name"]).await;
+            assert!(served_pdb.contains("hello"), "{what}: {served_pdb}");
+            env.create(kubectl, &cronjob(&format!("batch/{served}"))).await;
+            let json = env.ok(kubectl, &["get", "cronjobs", "-n", "default", "-o", "json"]).await;
+            let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(list["items"][0]["metadata"]["name"], "nightly", "{what}");
+            assert_eq!(list["items"][0]["apiVersion"], format!("batch/{served}"), "{what}");
+            let drained = env
+                .ok(
+                    kubectl,
+                    &[
+                        "drain",
+                        "worker-1",
+                        "--ignore-daemonsets",
+                        "--delete-emptydir-data",
+                        "--force",
+                        "--timeout",
+                        "60s",
+                    ],
+                )
+                .await;
+            assert!(
+                drained.contains("node/worker-1 drained") || drained.contains("node/worker-1 evicted"),
+                "{what}: {drained}"
+            );
+            // kubectl 1.20 always posts policy/v1beta1 evictions (accepted throughout,
+            // kubernetes/kubernetes#100724); newer kubectl posts the version discovery names.
+            let posted =
+                if client.starts_with("debian") || served == "v1beta1" { "policy/v1beta1" } else { "policy/v1" };
+            let counts = env.sim.request_counts();
+            let evictions = |v: &str| counts.get(&("eviction".to_owned(), format!("pods ({v})"))).copied().unwrap_or(0);
+            assert!(evictions(posted) > 0, "{what}: evictions as {posted}: {counts:?}");
+            let other = if posted == "policy/v1" { "policy/v1beta1" } else { "policy/v1" };
+            assert_eq!(evictions(other), 0, "{what}: {counts:?}");
+            env.shutdown().await;
+        }
+    }
+}

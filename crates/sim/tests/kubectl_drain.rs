@@ -122,7 +122,14 @@ async fn kubectl_drain_blocked_by_a_budget_times_out() {
     let cause = status["details"]["causes"][0]["message"].as_str().unwrap();
     assert!(cause.contains("The disruption budget web needs 6 healthy pods and has 6 currently"), "{cause}");
     // Two budgets over one pod: 500; a missing pod: 404.
-    env.ok(&kubectl, &["create", "pdb", "web-2", "-n", "shop", "--selector=app=web", "--min-available=1"]).await;
+    // A 1.18 apiserver serves budgets only as policy/v1beta1: `kubectl create pdb` (policy/v1)
+    // finds nothing to post to.
+    let refused = env
+        .kubectl(&kubectl, &["create", "pdb", "web-2", "-n", "shop", "--selector=app=web", "--min-available=1"])
+        .await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("the server could not find the requested resource"));
+    env.create(&kubectl, "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: web-2\n  namespace: shop\nspec:\n  minAvailable: 1\n  selector:\n    matchLabels:\n      app: web\n").await;
     let err = kubeladder_sim::lifecycle::evict(&mut env.sim.store().lock(), "shop", &name, None).unwrap_err();
     assert_eq!(err.code, 500);
     let err = kubeladder_sim::lifecycle::evict(&mut env.sim.store().lock(), "shop", "nope", None).unwrap_err();

@@ -1,8 +1,15 @@
-//! Discovery documents: `/api`, `/api/v1`, `/apis`, `/apis/{group}/{version}`, `/version`.
+//! Discovery documents: `/api`, `/api/v1`, `/apis`, `/apis/{group}`, `/apis/{group}/{version}`,
+//! `/version` - each for the apiserver's minor: a group/version is listed only while core's
+//! release data says that minor serves it, and `preferredVersion` is the served version
+//! first in Kubernetes' version priority. Aggregated discovery (`apidiscovery.k8s.io`) is not
+//! served; clients fall back to these documents (kubectl: `client-go/discovery`
+//! `aggregated_discovery.go` falls back on a non-aggregated answer).
 
+use kubeladder_core::Minor;
+use kubeladder_core::release::ReleaseData;
 use serde_json::{Value, json};
 
-use crate::resources::{self, RESOURCES, ResourceDef};
+use crate::resources::{self, ResourceDef};
 
 fn resource_entry(def: &ResourceDef) -> Value {
     let mut entry = json!({
@@ -21,9 +28,10 @@ fn resource_entry(def: &ResourceDef) -> Value {
     entry
 }
 
-/// `APIResourceList` for one group/version, with subresources.
-pub fn resource_list(group: &str, version: &str) -> Option<Value> {
-    let defs: Vec<&ResourceDef> = RESOURCES.iter().filter(|r| r.group == group && r.version == version).collect();
+/// `APIResourceList` for one group/version served at `minor`, with subresources.
+pub fn resource_list(data: &ReleaseData, minor: Minor, group: &str, version: &str) -> Option<Value> {
+    let defs: Vec<&ResourceDef> =
+        resources::served(data, minor).filter(|r| r.group == group && r.version == version).collect();
     if defs.is_empty() {
         return None;
     }
@@ -39,13 +47,19 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
                 "verbs": ["get", "patch", "update"],
             }));
         }
-        if def.kind == "Pod" {
+        if def.kind == "Pod"
+            && let Some((eviction_group, eviction_version)) =
+                resources::eviction_version(data, minor).and_then(|gv| gv.split_once('/'))
+        {
+            // The version kubectl drain posts (kubectl `drain.CheckEvictionSupport` reads
+            // these fields): policy/v1 from 1.22, policy/v1beta1 before
+            // (kubernetes/kubernetes#100724).
             list.push(json!({
                 "name": "pods/eviction",
                 "singularName": "",
                 "namespaced": true,
-                "group": "policy",
-                "version": "v1",
+                "group": eviction_group,
+                "version": eviction_version,
                 "kind": "Eviction",
                 "verbs": ["create"],
             }));
@@ -67,20 +81,22 @@ pub fn core_versions(server_address: &str) -> Value {
     })
 }
 
-fn group_entry(group: &str, version: &str) -> Value {
-    let gv = json!({"groupVersion": format!("{group}/{version}"), "version": version});
-    json!({"name": group, "versions": [gv.clone()], "preferredVersion": gv})
+fn group_entry(group: &str, versions: &[&str]) -> Value {
+    let gvs: Vec<Value> =
+        versions.iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
+    let preferred = gvs.first().cloned().unwrap_or(Value::Null);
+    json!({"name": group, "versions": gvs, "preferredVersion": preferred})
 }
 
 /// `/apis`
-pub fn group_list() -> Value {
-    let groups: Vec<Value> = resources::groups().iter().map(|(g, v)| group_entry(g, v)).collect();
+pub fn group_list(data: &ReleaseData, minor: Minor) -> Value {
+    let groups: Vec<Value> = resources::groups(data, minor).iter().map(|(g, v)| group_entry(g, v)).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `/apis/{group}`
-pub fn group(name: &str) -> Option<Value> {
-    resources::groups().iter().find(|(g, _)| *g == name).map(|(g, v)| {
+pub fn group(data: &ReleaseData, minor: Minor, name: &str) -> Option<Value> {
+    resources::groups(data, minor).iter().find(|(g, _)| *g == name).map(|(g, v)| {
         let mut entry = group_entry(g, v);
         entry["kind"] = json!("APIGroup");
         entry["apiVersion"] = json!("v1");

@@ -26,11 +26,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch as tokio_watch;
 use tokio_rustls::TlsAcceptor;
 
+use kubeladder_core::release::ReleaseData;
+use kubeladder_core::{KubeVersion, Minor};
+
+use crate::convert;
 use crate::error::SimError;
 use crate::faults::Fault;
 use crate::host::exec_api::{self, DropConnection};
 use crate::lifecycle::{self, Propagation};
-use crate::model;
 use crate::resources::{self, ResourceDef};
 use crate::status::ApiError;
 use crate::store::{Store, StoreInner, name_of, namespace_of, rv_of};
@@ -227,12 +230,13 @@ struct Target {
     sub: Option<String>,
 }
 
-fn parse_target(group: &str, version: &str, rest: &[&str]) -> Option<Target> {
+fn parse_target(surface: Surface, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
+    let Surface { data, minor } = surface;
     let namespaced_path = rest.len() >= 3
         && rest[0] == "namespaces"
-        && resources::find(group, version, rest[2]).is_some_and(|d| d.namespaced);
+        && resources::find(data, minor, group, version, rest[2]).is_some_and(|d| d.namespaced);
     let (namespace, rest) = if namespaced_path { (Some(rest[1].to_owned()), &rest[2..]) } else { (None, rest) };
-    let def = resources::find(group, version, rest.first()?)?;
+    let def = resources::find(data, minor, group, version, rest.first()?)?;
     Some(Target {
         def,
         namespace,
@@ -245,13 +249,34 @@ fn current_apiserver_version(store: &Store) -> String {
     apiserver_version(&store.lock())
 }
 
+/// What the apiserver answering now serves: core's release data at its minor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Surface {
+    pub data: &'static ReleaseData,
+    pub minor: Minor,
+}
+
+/// The served API surface of the apiserver that answers: the one [`apiserver_version`]
+/// names. The simulator has one endpoint; while apiservers of two versions run (during a
+/// control-plane hop) it answers as the first control-plane node's apiserver by name - the
+/// one kubeadm upgrades first - so discovery and requests change together, at the moment
+/// that node's kube-apiserver manifest names the new version. A version outside the data's
+/// range is served as the nearest known minor.
+pub(crate) fn surface(inner: &StoreInner) -> Result<Surface, ApiError> {
+    let data = ReleaseData::embedded()
+        .map_err(|e| ApiError::new(500, "InternalError", format!("release data does not load: {e}")))?;
+    let version = apiserver_version(inner);
+    let minor = KubeVersion::parse(&version).map_or(data.oldest().minor, |v| v.minor());
+    let minor = minor.clamp(data.oldest().minor, data.newest().minor);
+    Ok(Surface { data, minor })
+}
+
 /// The version `/version` reports: the image tag of the first kube-apiserver mirror pod (by
 /// name), else `kubeadm-config`'s `kubernetesVersion`.
 pub(crate) fn apiserver_version(inner: &StoreInner) -> String {
-    let mut apiservers: Vec<&Value> = inner
-        .list(resources::PODS, Some("kube-system"))
-        .filter(|p| model::labels(p).and_then(|l| l.get("component")).and_then(Value::as_str) == Some("kube-apiserver"))
-        .collect();
+    // An index lookup: every request asks (the served API surface follows this version).
+    let mut apiservers: Vec<&Value> =
+        inner.pods_labelled("component", "kube-apiserver").filter(|p| namespace_of(p) == "kube-system").collect();
     apiservers.sort_by_key(|p| name_of(p).to_owned());
     if let Some(image) = apiservers
         .first()
@@ -327,6 +352,11 @@ async fn serve_api(
     query: HashMap<String, String>,
 ) -> Response<Body> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let surface = match surface(&state.store.lock()) {
+        Ok(surface) => surface,
+        Err(err) => return error_response(&err),
+    };
+    let Surface { data, minor } = surface;
     match segments.as_slice() {
         ["healthz" | "livez" | "readyz"] => {
             let mut response = Response::new(full("ok"));
@@ -335,35 +365,126 @@ async fn serve_api(
         }
         ["version"] => return json_response(200, &discovery::version(&current_apiserver_version(&state.store))),
         ["api"] => return json_response(200, &discovery::core_versions(&state.address.to_string())),
-        ["apis"] => return json_response(200, &discovery::group_list()),
+        ["apis"] => return json_response(200, &discovery::group_list(data, minor)),
         ["api", "v1"] => {
-            return discovery::resource_list("", "v1").map_or_else(not_found_path, |v| json_response(200, &v));
+            return discovery::resource_list(data, minor, "", "v1")
+                .map_or_else(not_found_path, |v| json_response(200, &v));
         }
-        ["apis", group] => return discovery::group(group).map_or_else(not_found_path, |v| json_response(200, &v)),
+        ["apis", group] => {
+            return discovery::group(data, minor, group).map_or_else(not_found_path, |v| json_response(200, &v));
+        }
         ["apis", group, version] => {
-            return discovery::resource_list(group, version).map_or_else(not_found_path, |v| json_response(200, &v));
+            return discovery::resource_list(data, minor, group, version)
+                .map_or_else(not_found_path, |v| json_response(200, &v));
         }
         _ => {}
     }
     let target = match segments.as_slice() {
-        ["api", "v1", rest @ ..] => parse_target("", "v1", rest),
-        ["apis", group, version, rest @ ..] => parse_target(group, version, rest),
+        ["api", "v1", rest @ ..] => parse_target(surface, "", "v1", rest),
+        ["apis", group, version, rest @ ..] => parse_target(surface, group, version, rest),
         _ => None,
     };
     let Some(target) = target else { return not_found_path() };
     let method = req.method().clone();
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let manager = field_manager(&query, &user_agent);
     let body = match req.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return error_response(&ApiError::bad_request("cannot read the request body")),
     };
     let as_table = table::wants_table(&accept);
-    let result = route(state, &method, &target, &query, &body, &content_type, as_table);
-    match result {
+    let request = RequestInfo { surface, content_type: &content_type, manager: &manager, as_table };
+    let result = route(state, &method, &target, &query, &body, &request);
+    let mut response = match result {
         Ok(response) => response,
         Err(err) => error_response(&err),
+    };
+    if let Some(warning) = deprecation_warning(surface, target.def)
+        && let Ok(value) = header::HeaderValue::from_str(&warning)
+    {
+        response.headers_mut().insert(header::WARNING, value);
     }
+    response
+}
+
+/// The `Warning: 299` header kube-apiserver (1.19+) adds to every request through a
+/// deprecated API, worded as upstream's
+/// `staging/src/k8s.io/apiserver/pkg/endpoints/deprecation/deprecation.go` (KEP-1693);
+/// kubectl prints it on stderr.
+fn deprecation_warning(surface: Surface, def: &ResourceDef) -> Option<String> {
+    if surface.minor < Minor::new(1, 19) {
+        return None;
+    }
+    let api_version = def.api_version();
+    let api = surface.data.apis().iter().find(|a| a.group_version == api_version && a.kind == def.kind)?;
+    let deprecated = api.deprecated.filter(|d| *d <= surface.minor)?;
+    let mut text = format!("{api_version} {} is deprecated in v{deprecated}+", def.kind);
+    if let Some(removed) = api.removed {
+        text += &format!(", unavailable in v{removed}+");
+    }
+    if let Some(replacement) = &api.replacement {
+        text += &format!("; use {replacement} {}", def.kind);
+    }
+    Some(format!("299 - {text:?}"))
+}
+
+/// What a handler needs to know about the request besides its target and body.
+struct RequestInfo<'a> {
+    surface: Surface,
+    content_type: &'a str,
+    /// The field manager writes are recorded under.
+    manager: &'a str,
+    as_table: bool,
+}
+
+/// The field manager of a write: `?fieldManager=`, else the User-Agent up to its first `/`
+/// (kube-apiserver `staging/src/k8s.io/apiserver/pkg/endpoints/handlers/rest.go`,
+/// `prefixFromUserAgent`).
+fn field_manager(query: &HashMap<String, String>, user_agent: &str) -> String {
+    if let Some(manager) = query.get("fieldManager").filter(|m| !m.is_empty()) {
+        return manager.clone();
+    }
+    let prefix = user_agent.split('/').next().unwrap_or_default();
+    if prefix.is_empty() { "unknown".to_owned() } else { prefix.to_owned() }
+}
+
+/// Record a write in `metadata.managedFields` the way kube-apiserver's field manager does
+/// for an `Update` operation: one entry per manager, operation and subresource, carrying
+/// the group/version the write came through (what the removed-API scan reads; the fields
+/// owned are not tracked: `fieldsV1` is empty). The time changes only when the entry does, so
+/// a write that changes nothing stays a no-op. Source:
+/// <https://kubernetes.io/docs/reference/using-api/server-side-apply/#field-management>.
+fn record_write(obj: &mut Value, current: Option<&Value>, manager: &str, api_version: &str, sub: &str, now: &str) {
+    // Entries the request sets are taken as they are; a request without any keeps the live
+    // object's (k8s.io/apimachinery `managedfields/internal/fieldmanager.go`: clients that do
+    // not know managedFields cannot drop them).
+    let sent = get_path(obj, "metadata.managedFields").and_then(Value::as_array).filter(|a| !a.is_empty()).cloned();
+    let mut entries: Vec<Value> = sent
+        .or_else(|| current.and_then(|c| get_path(c, "metadata.managedFields")).and_then(Value::as_array).cloned())
+        .unwrap_or_default();
+    let same = |e: &Value| {
+        e.get("manager").and_then(Value::as_str) == Some(manager)
+            && e.get("operation").and_then(Value::as_str) == Some("Update")
+            && e.get("subresource").and_then(Value::as_str).unwrap_or("") == sub
+    };
+    match entries.iter_mut().find(|e| same(e)) {
+        Some(entry) if entry.get("apiVersion").and_then(Value::as_str) == Some(api_version) => {}
+        Some(entry) => {
+            entry["apiVersion"] = Value::from(api_version);
+            entry["time"] = Value::from(now);
+        }
+        None => {
+            let mut entry = json!({"manager": manager, "operation": "Update", "apiVersion": api_version,
+                "time": now, "fieldsType": "FieldsV1", "fieldsV1": {}});
+            if !sub.is_empty() {
+                entry["subresource"] = Value::from(sub);
+            }
+            entries.push(entry);
+        }
+    }
+    crate::util::object_entry(obj, "metadata").insert("managedFields".to_owned(), Value::Array(entries));
 }
 
 fn not_found_path() -> Response<Body> {
@@ -386,18 +507,22 @@ fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
     })
 }
 
-#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+/// One request against a resource. `def` is the group/version the request names; the store
+/// keeps `hub`, its stored form: bodies are converted to it, answers from it.
+#[allow(clippy::too_many_lines)]
 fn route(
     state: &ApiState,
     method: &Method,
     target: &Target,
     query: &HashMap<String, String>,
     body: &[u8],
-    content_type: &str,
-    as_table: bool,
+    request: &RequestInfo<'_>,
 ) -> Result<Response<Body>, ApiError> {
+    let RequestInfo { surface, content_type, manager, as_table } = *request;
     let def = target.def;
+    let hub = def.hub();
     let key = def.key();
+    let served = |obj: &Value| convert::from_hub(def, obj);
     let namespace = target.namespace.clone().unwrap_or_default();
     if def.namespaced && target.name.is_some() && target.namespace.is_none() {
         return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
@@ -417,6 +542,7 @@ fn route(
                 .store
                 .get(&key, &namespace, name)
                 .ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
+            let obj = served(&obj);
             if as_table {
                 let now = state.store.lock().clock().now();
                 let meta = json!({"resourceVersion": str_at(&obj, "metadata.resourceVersion")});
@@ -426,7 +552,7 @@ fn route(
         }
         (&Method::POST, None, None) => {
             state.count("create", &key);
-            let mut obj = parse_body(body)?;
+            let mut obj = convert::to_hub(def, parse_body(body)?)?;
             if def.namespaced {
                 let body_ns = namespace_of(&obj).to_owned();
                 if !body_ns.is_empty() && body_ns != namespace {
@@ -437,16 +563,27 @@ fn route(
                 crate::util::object_entry(&mut obj, "metadata")
                     .insert("namespace".to_owned(), Value::from(namespace.clone()));
             }
-            prepare_create(def, &mut obj);
+            prepare_create(hub, &mut obj);
             if query.get("dryRun").is_some_and(|d| d == "All") {
-                return Ok(json_response(201, &obj));
+                return Ok(json_response(201, &served(&obj)));
             }
-            let created = state.store.lock().create(def, obj)?;
-            Ok(json_response(201, &created))
+            let mut inner = state.store.lock();
+            record_write(&mut obj, None, manager, &def.api_version(), "", &inner.clock().now_rfc3339());
+            let created = inner.create(hub, obj)?;
+            Ok(json_response(201, &served(&created)))
         }
         (&Method::POST, Some(name), Some("eviction")) if def.kind == "Pod" => {
-            state.count("eviction", &key);
             let eviction = parse_body(body).unwrap_or(Value::Null);
+            // Counted per body version, so a run can be seen switching from policy/v1beta1 to
+            // policy/v1; a body without apiVersion counts as the version discovery names.
+            let version = eviction
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .or_else(|| resources::eviction_version(surface.data, surface.minor))
+                .unwrap_or_default();
+            state.count("eviction", &format!("{key} ({version})"));
+            check_eviction_version(surface, &eviction)?;
             let grace = get_path(&eviction, "deleteOptions.gracePeriodSeconds").and_then(Value::as_i64);
             let status = lifecycle::evict(&mut state.store.lock(), &namespace, name, grace)?;
             Ok(json_response(201, &status))
@@ -464,7 +601,7 @@ fn route(
         }
         (&Method::PUT, Some(name), sub @ (None | Some("status"))) => {
             state.count("update", &key);
-            let obj = parse_body(body)?;
+            let obj = convert::to_hub(def, parse_body(body)?)?;
             if !name_of(&obj).is_empty() && name_of(&obj) != name {
                 return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
             }
@@ -474,9 +611,17 @@ fn route(
                 .get(&key, &namespace, name)
                 .cloned()
                 .ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
-            let next = split_status(def, &current, obj, sub.is_some());
-            let updated = inner.update(def, &namespace, name, next, expected)?;
-            Ok(json_response(200, &updated))
+            let mut next = split_status(hub, &current, obj, sub.is_some());
+            record_write(
+                &mut next,
+                Some(&current),
+                manager,
+                &def.api_version(),
+                sub.unwrap_or(""),
+                &inner.clock().now_rfc3339(),
+            );
+            let updated = inner.update(hub, &namespace, name, next, expected)?;
+            Ok(json_response(200, &served(&updated)))
         }
         (&Method::PATCH, Some(name), sub @ (None | Some("status"))) => {
             state.count("patch", &key);
@@ -489,14 +634,24 @@ fn route(
                 .get(&key, &namespace, name)
                 .cloned()
                 .ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
-            let mut patched = current.clone();
+            // The patch applies to the object as the request's group/version serves it.
+            let mut patched = served(&current);
             patch::apply(kind, &mut patched, &patch_body)?;
+            let patched = convert::to_hub(def, patched)?;
             let expected = get_path(&patch_body, "metadata.resourceVersion")
                 .and_then(Value::as_str)
                 .and_then(|rv| rv.parse::<u64>().ok());
-            let next = split_status(def, &current, patched, sub.is_some());
-            let updated = inner.update(def, &namespace, name, next, expected)?;
-            Ok(json_response(200, &updated))
+            let mut next = split_status(hub, &current, patched, sub.is_some());
+            record_write(
+                &mut next,
+                Some(&current),
+                manager,
+                &def.api_version(),
+                sub.unwrap_or(""),
+                &inner.clock().now_rfc3339(),
+            );
+            let updated = inner.update(hub, &namespace, name, next, expected)?;
+            Ok(json_response(200, &served(&updated)))
         }
         (&Method::DELETE, Some(name), None) => {
             state.count("delete", &key);
@@ -522,7 +677,7 @@ fn route(
             }
             let deleted = lifecycle::delete_object(&mut inner, &key, &namespace, name, grace, propagation)
                 .ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
-            Ok(json_response(200, &deleted))
+            Ok(json_response(200, &served(&deleted)))
         }
         _ => Err(ApiError::new(
             405,
@@ -530,6 +685,19 @@ fn route(
             format!("the server does not allow this method on the requested resource ({method})"),
         )),
     }
+}
+
+/// The eviction body's group/version must be one the apiserver accepts for `pods/eviction`:
+/// policy/v1 only from 1.22 (kubernetes/kubernetes#100724), policy/v1beta1 throughout (the
+/// data's `Eviction` entries). A body without `apiVersion` is taken as the served one.
+fn check_eviction_version(surface: Surface, eviction: &Value) -> Result<(), ApiError> {
+    let api_version = eviction.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    if api_version.is_empty() || surface.data.serves(surface.minor, api_version, "Eviction") {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "no kind \"Eviction\" is registered for version \"{api_version}\" in scheme \"pkg/api/legacyscheme/scheme.go:30\""
+    )))
 }
 
 /// Defaults set on create (status reset for pods, phase for namespaces).
@@ -645,13 +813,51 @@ fn list(
             meta["remainingItemCount"] = Value::from(total.saturating_sub(served + page.len()));
         }
     }
+    let items: Vec<Value> = page.into_iter().map(|o| convert::from_hub(def, o)).collect();
     if as_table {
         let now = inner.clock().now();
-        return Ok(json_response(200, &table::render(def, &page, now, &meta)));
+        let rows: Vec<&Value> = items.iter().collect();
+        return Ok(json_response(200, &table::render(def, &rows, now, &meta)));
     }
-    let items: Vec<Value> = page.into_iter().cloned().collect();
     Ok(json_response(
         200,
         &json!({"kind": def.list_kind(), "apiVersion": def.api_version(), "metadata": meta, "items": items}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deprecated_apis_warn_from_1_19_as_kube_apiserver_words_it() {
+        let data = ReleaseData::embedded().expect("shipped release data");
+        let at = |minor: u32| Surface { data, minor: Minor::new(1, minor) };
+        let find = |group: &str, version: &str, plural: &str| {
+            resources::all()
+                .find(|d| d.group == group && d.version == version && d.plural == plural)
+                .expect("implemented")
+        };
+        let beta_pdb = find("policy", "v1beta1", "poddisruptionbudgets");
+        assert_eq!(
+            deprecation_warning(at(21), beta_pdb).as_deref(),
+            Some(
+                "299 - \"policy/v1beta1 PodDisruptionBudget is deprecated in v1.21+, unavailable in v1.25+; use policy/v1 PodDisruptionBudget\""
+            )
+        );
+        assert_eq!(deprecation_warning(at(20), beta_pdb), None);
+        assert_eq!(deprecation_warning(at(21), find("policy", "v1", "poddisruptionbudgets")), None);
+        // Warnings arrived in 1.19: a 1.18 apiserver sends none.
+        assert_eq!(deprecation_warning(at(18), find("extensions", "v1beta1", "ingresses")), None);
+        assert!(deprecation_warning(at(19), find("extensions", "v1beta1", "ingresses")).is_some());
+    }
+
+    #[test]
+    fn field_manager_is_the_query_or_the_user_agent_prefix() {
+        let mut query = HashMap::new();
+        assert_eq!(field_manager(&query, "kubectl/v1.20.2 (linux/amd64) kubernetes/faecb19"), "kubectl");
+        assert_eq!(field_manager(&query, ""), "unknown");
+        query.insert("fieldManager".to_owned(), "helm".to_owned());
+        assert_eq!(field_manager(&query, "kubectl/v1.20.2"), "helm");
+    }
 }

@@ -42,12 +42,14 @@ fn line(kind: &str, object: &Value) -> Bytes {
     Bytes::from(bytes)
 }
 
+/// A stored object as the watched group/version serves it.
 fn render(def: &ResourceDef, object: &Value, as_table: bool, clock: crate::clock::Clock) -> Value {
+    let object = crate::convert::from_hub(def, object);
     if as_table {
-        let meta = json!({"resourceVersion": crate::util::str_at(object, "metadata.resourceVersion")});
-        table::render(def, &[object], clock.now(), &meta)
+        let meta = json!({"resourceVersion": crate::util::str_at(&object, "metadata.resourceVersion")});
+        table::render(def, &[&object], clock.now(), &meta)
     } else {
-        object.clone()
+        object
     }
 }
 

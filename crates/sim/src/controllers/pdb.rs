@@ -26,6 +26,10 @@ fn scaled(value: &Value, total: i64) -> i64 {
     }
 }
 
+/// Budgets are stored as `policy/v1`, whose empty selector selects every pod of the
+/// namespace (a `policy/v1beta1` empty selector is stored as one that matches none, see
+/// `crate::convert`). Source: kubernetes/kubernetes `pkg/controller/disruption/disruption.go`
+/// (`getPodsForPdb` since 1.21).
 pub(super) fn update(inner: &mut StoreInner) {
     let budgets = inner.snapshot(PDBS);
     for pdb in budgets {
@@ -35,8 +39,7 @@ pub(super) fn update(inner: &mut StoreInner) {
             Some((key, value)) => Box::new(inner.pods_labelled(key, value).filter(|p| namespace_of(p) == namespace)),
             None => inner.list(PODS, Some(&namespace)),
         };
-        let pods: Vec<&Value> =
-            candidates.filter(|p| !selector.is_empty() && selector.matches(p) && !model::pod_finished(p)).collect();
+        let pods: Vec<&Value> = candidates.filter(|p| selector.matches(p) && !model::pod_finished(p)).collect();
         let current = i64::try_from(pods.iter().filter(|p| model::pod_healthy(p)).count()).unwrap_or(0);
         // Expected pods: the scale of each controller, or the pod itself when it has none.
         let mut scales: HashMap<String, i64> = HashMap::new();

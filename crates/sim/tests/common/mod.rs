@@ -99,6 +99,14 @@ impl Env {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `kubectl create -f` a manifest (the simulator serves no `OpenAPI` document, so without
+    /// client-side validation); returns stdout.
+    pub async fn create(&self, kubectl: &Path, manifest: &str) -> String {
+        let file = self.home.path().join(format!("manifest-{}.yaml", manifest.len()));
+        std::fs::write(&file, manifest).expect("manifest written");
+        self.ok(kubectl, &["create", "--validate=false", "-f", file.to_str().expect("utf-8 path")]).await
+    }
+
     pub async fn shutdown(self) {
         self.sim.shutdown().await;
     }

@@ -41,6 +41,11 @@ impl Clock {
         format_time(self.now())
     }
 
+    /// Sleep `virtual_secs` of simulated time (at least a millisecond of real time).
+    pub async fn sleep(&self, virtual_secs: f64) {
+        tokio::time::sleep(self.real_duration(virtual_secs).max(Duration::from_millis(1))).await;
+    }
+
     /// The real duration that `virtual_secs` of simulated time take.
     pub fn real_duration(&self, virtual_secs: f64) -> Duration {
         Duration::from_secs_f64((virtual_secs / self.speed).max(0.0))

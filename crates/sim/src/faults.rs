@@ -7,12 +7,10 @@
 //! `DELETE /sim/v1/faults` or [`crate::RunningSim::clear_faults`]. Counted faults (`times`,
 //! `count`) disappear once used up; `times: null` (or absent) means every time.
 
+use kubeladder_core::kubeadm::StaticPod;
 use serde::{Deserialize, Serialize};
 
-use crate::host::CommandOutput;
-
-/// The static pod components kubeadm manages.
-pub const STATIC_POD_COMPONENTS: [&str; 4] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+use crate::host::output::CommandOutput;
 
 fn default_exit_code() -> i32 {
     1
@@ -105,8 +103,8 @@ impl Fault {
             Self::ApiErrors { status, .. } if !(400..=599).contains(status) => {
                 Err(format!("`status` {status} is not an HTTP error status (400-599)"))
             }
-            Self::StaticPodNeverReady { component, .. } if !STATIC_POD_COMPONENTS.contains(&component.as_str()) => {
-                Err(format!("`component` {component:?} is none of {}", STATIC_POD_COMPONENTS.join(", ")))
+            Self::StaticPodNeverReady { component, .. } if StaticPod::parse(component).is_none() => {
+                Err(format!("`component` {component:?} is none of {}", StaticPod::ALL.map(StaticPod::name).join(", ")))
             }
             Self::PodNeverReady { name_prefix, .. } if name_prefix.is_empty() => {
                 Err("`name_prefix` is empty; use a prefix of the pods' names".to_owned())

@@ -1,6 +1,6 @@
 //! Typed accessors over the JSON objects, for the places where behaviour depends on them.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::util::{get_path, str_at};
 
@@ -145,4 +145,15 @@ pub fn has_empty_dir(pod: &Value) -> bool {
     get_path(pod, "spec.volumes")
         .and_then(Value::as_array)
         .is_some_and(|v| v.iter().any(|vol| vol.get("emptyDir").is_some()))
+}
+
+/// The four pod conditions of a scheduled pod.
+pub fn running_conditions(now: &str, ready: bool) -> Value {
+    let flag = if ready { "True" } else { "False" };
+    json!([
+        {"type": "Initialized", "status": "True", "lastProbeTime": null, "lastTransitionTime": now},
+        {"type": "Ready", "status": flag, "lastProbeTime": null, "lastTransitionTime": now},
+        {"type": "ContainersReady", "status": flag, "lastProbeTime": null, "lastTransitionTime": now},
+        {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}
+    ])
 }

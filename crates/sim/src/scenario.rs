@@ -273,17 +273,6 @@ pub fn node(
     })
 }
 
-/// The four pod conditions of a scheduled pod.
-pub fn running_conditions(now: &str, ready: bool) -> Value {
-    let flag = if ready { "True" } else { "False" };
-    json!([
-        {"type": "Initialized", "status": "True", "lastProbeTime": null, "lastTransitionTime": now},
-        {"type": "Ready", "status": flag, "lastProbeTime": null, "lastTransitionTime": now},
-        {"type": "ContainersReady", "status": flag, "lastProbeTime": null, "lastTransitionTime": now},
-        {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}
-    ])
-}
-
 fn container(name: &str, image: &str, cpu: &str, memory: &str) -> Value {
     json!({"name": name, "image": image, "imagePullPolicy": "IfNotPresent",
            "resources": {"requests": {"cpu": cpu, "memory": memory}}})
@@ -408,7 +397,7 @@ pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError
         let mut node_obj = node(&name, index, control_plane, node_version, &scenario.container_runtime, &created);
         // kube-proxy runs from the cluster's DaemonSet, whatever the kubelet's version.
         node_obj["status"]["nodeInfo"]["kubeProxyVersion"] = json!(version.to_string());
-        node_obj["status"]["nodeInfo"]["osImage"] = json!(scenario.package_manager.os_image());
+        node_obj["status"]["nodeInfo"]["osImage"] = json!(crate::host::os_image(scenario.package_manager));
         put(inner, resources::NODES, node_obj)?;
         let address = node_ip(index);
         if control_plane {

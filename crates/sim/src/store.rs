@@ -129,6 +129,12 @@ fn set_meta(obj: &mut Value, key: &str, value: Value) {
 }
 
 impl Store {
+    /// Sleep `secs` of simulated time (at least a millisecond of real time).
+    pub async fn sleep(&self, secs: f64) {
+        let clock = self.lock().clock();
+        clock.sleep(secs).await;
+    }
+
     pub fn new(clock: Clock, seed: u64) -> Self {
         Self::with_history(clock, seed, DEFAULT_HISTORY)
     }

@@ -4,34 +4,28 @@ pub mod discovery;
 pub mod patch;
 mod protobuf;
 pub mod selectors;
+pub mod state;
 pub mod table;
 mod watch;
 
-use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::watch as tokio_watch;
 use tokio_rustls::TlsAcceptor;
 
 use kubeladder_core::release::ReleaseData;
 use kubeladder_core::{KubeVersion, Minor};
 
 use crate::convert;
-use crate::error::SimError;
-use crate::faults::Fault;
 use crate::host::exec_api::{self, DropConnection};
 use crate::lifecycle::{self, Propagation};
 use crate::resources::{self, ResourceDef};
@@ -39,103 +33,8 @@ use crate::status::ApiError;
 use crate::store::{Store, StoreInner, name_of, namespace_of, rv_of};
 use crate::util::{get_path, str_at};
 use selectors::{FieldSelector, LabelSelector};
-
-pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
-
-/// Requests served, per (verb, resource).
-pub type RequestCounts = BTreeMap<(String, String), u64>;
-
-/// Everything a request handler needs.
-#[derive(Debug)]
-pub struct ApiState {
-    pub store: Store,
-    pub token: String,
-    pub counters: Mutex<RequestCounts>,
-    pub shutdown: tokio_watch::Receiver<bool>,
-    pub address: SocketAddr,
-    pub bookmark_interval: Duration,
-    /// Bumped by a `drop_watches` fault: every open watch ends.
-    pub watch_drops: tokio_watch::Sender<u64>,
-}
-
-impl ApiState {
-    fn count(&self, verb: &str, resource: &str) {
-        let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *counters.entry((verb.to_owned(), resource.to_owned())).or_default() += 1;
-    }
-
-    /// Put a fault in effect (see [`crate::faults`]). Refuses a malformed fault, an unknown
-    /// node, and static pod or etcd faults on a node without that static pod.
-    pub fn add_fault(&self, fault: Fault) -> Result<(), SimError> {
-        fault.validate().map_err(SimError::Fault)?;
-        if fault == (Fault::DropWatches {}) {
-            self.watch_drops.send_modify(|n| *n += 1);
-            return Ok(());
-        }
-        let mut inner = self.store.lock();
-        let mut baseline = None;
-        if let Some(node) = fault.node() {
-            if !inner.hosts.contains(node) {
-                return Err(SimError::Fault(format!("no host named {node}")));
-            }
-            inner.hosts.mark_dirty(node);
-        }
-        match &fault {
-            Fault::StaticPodNeverReady { node, component, .. } => {
-                let path = format!("{}/{component}.yaml", crate::host::MANIFESTS_DIR);
-                let text = inner.hosts.get(node).and_then(|h| h.files.text(&path)).map(crate::util::content_hash);
-                let Some(hash) = text else {
-                    return Err(SimError::Fault(format!("node {node} has no static pod manifest {path}")));
-                };
-                baseline = Some(hash);
-            }
-            Fault::CorruptEtcd { node } => {
-                let now = inner.clock().elapsed_secs();
-                let corrupted = inner.hosts.get_mut(node).and_then(|h| {
-                    h.files.is_file(crate::host::ETCD_DB).then(|| {
-                        h.files.write(
-                            crate::host::ETCD_DB,
-                            std::sync::Arc::from(format!(
-                                "{}
-",
-                                crate::host::ETCD_CORRUPT_MARK
-                            )),
-                            0o600,
-                            now,
-                        )
-                    })
-                });
-                if corrupted.is_none() {
-                    return Err(SimError::Fault(format!(
-                        "node {node} has no local etcd data ({})",
-                        crate::host::ETCD_DB
-                    )));
-                }
-            }
-            _ => {}
-        }
-        inner.faults.push(fault, baseline);
-        inner.wake = true;
-        Ok(())
-    }
-
-    /// End every fault; returns how many there were.
-    pub fn clear_faults(&self) -> usize {
-        let mut inner = self.store.lock();
-        let cleared = inner.faults.clear();
-        for fault in &cleared {
-            if let Some(node) = fault.node() {
-                inner.hosts.mark_dirty(node);
-            }
-        }
-        inner.wake = true;
-        cleared.len()
-    }
-}
-
-pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
-    UnsyncBoxBody::new(Full::new(bytes.into()))
-}
+pub use state::{ApiState, RequestCounts};
+pub(crate) use state::{Body, full, percent_decode};
 
 fn json_response(code: u16, value: &Value) -> Response<Body> {
     let body = serde_json::to_vec(value).unwrap_or_default();
@@ -179,36 +78,6 @@ pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<ApiS
     while connections.join_next().await.is_some() {}
 }
 
-/// Decode `%XX` escapes (and `+` as a space, as in query strings).
-pub(crate) fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(b) = hex {
-                    out.push(b);
-                    i += 3;
-                } else {
-                    out.push(b'%');
-                    i += 1;
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn parse_query(query: Option<&str>) -> HashMap<String, String> {
     query
         .unwrap_or("")
@@ -246,7 +115,7 @@ fn parse_target(surface: Surface, group: &str, version: &str, rest: &[&str]) -> 
 }
 
 fn current_apiserver_version(store: &Store) -> String {
-    apiserver_version(&store.lock())
+    crate::host::apiserver_version(&store.lock())
 }
 
 /// What the apiserver answering now serves: core's release data at its minor.
@@ -256,7 +125,7 @@ pub(crate) struct Surface {
     pub minor: Minor,
 }
 
-/// The served API surface of the apiserver that answers: the one [`apiserver_version`]
+/// The served API surface of the apiserver that answers: the one [`crate::host::apiserver_version`]
 /// names. The simulator has one endpoint; while apiservers of two versions run (during a
 /// control-plane hop) it answers as the first control-plane node's apiserver by name - the
 /// one kubeadm upgrades first - so discovery and requests change together, at the moment
@@ -265,36 +134,10 @@ pub(crate) struct Surface {
 pub(crate) fn surface(inner: &StoreInner) -> Result<Surface, ApiError> {
     let data = ReleaseData::embedded()
         .map_err(|e| ApiError::new(500, "InternalError", format!("release data does not load: {e}")))?;
-    let version = apiserver_version(inner);
+    let version = crate::host::apiserver_version(inner);
     let minor = KubeVersion::parse(&version).map_or(data.oldest().minor, |v| v.minor());
     let minor = minor.clamp(data.oldest().minor, data.newest().minor);
     Ok(Surface { data, minor })
-}
-
-/// The version `/version` reports: the image tag of the first kube-apiserver mirror pod (by
-/// name), else `kubeadm-config`'s `kubernetesVersion`.
-pub(crate) fn apiserver_version(inner: &StoreInner) -> String {
-    // An index lookup: every request asks (the served API surface follows this version).
-    let mut apiservers: Vec<&Value> =
-        inner.pods_labelled("component", "kube-apiserver").filter(|p| namespace_of(p) == "kube-system").collect();
-    apiservers.sort_by_key(|p| name_of(p).to_owned());
-    if let Some(image) = apiservers
-        .first()
-        .and_then(|p| get_path(p, "spec.containers"))
-        .and_then(Value::as_array)
-        .and_then(|c| c.first())
-        .map(|c| str_at(c, "image"))
-        && let Some((_, tag)) = image.rsplit_once(':')
-    {
-        return tag.to_owned();
-    }
-    inner
-        .get(resources::CONFIGMAPS, "kube-system", "kubeadm-config")
-        .map(|cm| str_at(cm, "data.ClusterConfiguration").to_owned())
-        .and_then(|text| {
-            text.lines().find_map(|l| l.trim().strip_prefix("kubernetesVersion:").map(|v| v.trim().to_owned()))
-        })
-        .unwrap_or_else(|| "v0.0.0".to_owned())
 }
 
 async fn handle(state: &ApiState, req: Request<Incoming>) -> Result<Response<Body>, DropConnection> {

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::Controllers;
 use crate::model;
+use crate::model::running_conditions;
 use crate::resources::{NODES, PODS};
-use crate::scenario::running_conditions;
 use crate::store::{StoreInner, name_of, namespace_of, uid_of};
 use crate::util::{content_hash, get_path, object_entry, str_at};
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use kubeladder_core::kubeadm::StaticPod;
 use kubeladder_core::package::{PackageFormat, RepoStyle, Repository};
 use kubeladder_core::{KubeVersion, Minor};
 
@@ -15,7 +16,6 @@ use super::{
     ADMIN_CONF, APT_SOURCES, ETCD_DB, Host, Hosts, Installed, KUBE_PACKAGES, KUBELET_CONFIG, Kubelet, MANIFESTS_DIR,
     OS_RELEASE, PackageManager, YUM_REPO, manifests,
 };
-use crate::faults::STATIC_POD_COMPONENTS;
 
 /// The kubelet configuration kubeadm writes (and keeps in the kubelet-config ConfigMap).
 pub const KUBELET_CONFIGURATION: &str = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\nclusterDNS:\n- 10.96.0.10\nclusterDomain: cluster.local\n";
@@ -89,7 +89,7 @@ impl Builder {
         put(&mut files, "/etc/kubernetes/pki/ca.crt", ca, 0o644);
         if spec.control_plane {
             let etcd = manifests::etcd_version(&spec.version);
-            for component in STATIC_POD_COMPONENTS {
+            for component in StaticPod::ALL.map(StaticPod::name) {
                 let text = Arc::from(manifests::render(component, spec.address, &spec.version, &etcd));
                 put(&mut files, &format!("{MANIFESTS_DIR}/{component}.yaml"), text, 0o600);
             }
@@ -138,7 +138,7 @@ fn os_release(package_manager: PackageManager) -> String {
         PackageManager::Dnf => ("rocky", "8.9"),
         PackageManager::Dnf5 => ("fedora", "41"),
     };
-    format!("ID={id}\nVERSION_ID=\"{version_id}\"\nPRETTY_NAME=\"{}\"\n", package_manager.os_image())
+    format!("ID={id}\nVERSION_ID=\"{version_id}\"\nPRETTY_NAME=\"{}\"\n", super::os_image(package_manager))
 }
 
 /// A kubeconfig as kubeadm writes it (certificate data elided).

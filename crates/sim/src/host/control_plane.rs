@@ -9,10 +9,11 @@
 
 use std::sync::Arc;
 
-use kubeladder_core::{KubeVersion, Minor};
+use kubeladder_core::kubeadm::StaticPod;
+use kubeladder_core::{KubeVersion, Minor, image};
 use serde_json::{Value, json};
 
-use super::{CommandOutput, ETCD_DATA_DIR, KUBEADM_TMP_DIR, KUBELET_CONFIG, MANIFESTS_DIR, manifests, sleep_virtual};
+use super::{CommandOutput, ETCD_DATA_DIR, KUBEADM_TMP_DIR, KUBELET_CONFIG, MANIFESTS_DIR, manifests};
 use crate::model;
 use crate::resources::{CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, NODES};
 use crate::scenario::{control_plane_marks, kubeadm_api_version, kubelet_config_name};
@@ -25,8 +26,6 @@ pub(crate) struct UpgradeOptions {
     pub etcd_upgrade: bool,
     pub renew_certificates: bool,
 }
-
-const COMPONENTS: [&str; 4] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 
 fn certificates(component: &str) -> &'static [&'static str] {
     match component {
@@ -78,7 +77,7 @@ async fn wait_for(store: &Store, node: &str, component: &str, hash: &str) -> Wai
         if clock.elapsed_secs() - start >= timeout {
             break;
         }
-        sleep_virtual(store, poll).await;
+        store.sleep(poll).await;
     }
     if hash_seen { Wait::NotReady } else { Wait::HashUnchanged }
 }
@@ -109,7 +108,7 @@ pub(crate) async fn upgrade_static_pods(
         if let Err(err) = made {
             return Err(format!("failed to create a directory under {KUBEADM_TMP_DIR}: {}", err.text()));
         }
-        for component in COMPONENTS {
+        for component in StaticPod::ALL.map(StaticPod::name) {
             let text = manifests::render(component, &ip, &target, &etcd_target);
             let _ = host.files.write(&format!("{upgraded}/{component}.yaml"), Arc::from(text), 0o600, now);
         }
@@ -118,7 +117,7 @@ pub(crate) async fn upgrade_static_pods(
     };
     let mut recovered: Vec<&str> = Vec::new();
     let mut etcd_upgraded = false;
-    for component in COMPONENTS {
+    for component in StaticPod::ALL.map(StaticPod::name) {
         if component == "etcd" && !options.etcd_upgrade {
             continue;
         }
@@ -137,9 +136,10 @@ pub(crate) async fn upgrade_static_pods(
                 return Err(format!("the new manifest of {component} is missing from {upgraded}"));
             };
             if component == "etcd" {
-                let (current_tag, new_tag) = (manifests::image_tag(&current), manifests::image_tag(&new));
+                let (current_tag, new_tag) = (image::manifest_image(&current), image::manifest_image(&new));
+                let (current_tag, new_tag) = (current_tag.and_then(|i| i.tag), new_tag.and_then(|i| i.tag));
                 if let (Some(current_tag), Some(new_tag)) = (current_tag, new_tag) {
-                    if etcd_order(&new_tag) < etcd_order(&current_tag) {
+                    if etcd_order(new_tag) < etcd_order(current_tag) {
                         out.line(format!(
                                 "[upgrade/etcd] Non fatal issue encountered during upgrade: the desired etcd version \"{new_tag}\" is older than the currently installed \"{current_tag}\". Skipping etcd upgrade"
                             ),
@@ -256,6 +256,30 @@ pub(crate) fn config_version(inner: &StoreInner) -> Option<KubeVersion> {
     config_field(inner, "kubernetesVersion").and_then(|v| KubeVersion::parse(v).ok())
 }
 
+/// The version `/version` reports and the served API follows: the image tag of the first
+/// kube-apiserver mirror pod (by name), else `kubeadm-config`'s `kubernetesVersion`.
+pub(crate) fn apiserver_version(inner: &StoreInner) -> String {
+    // An index lookup: every request asks (the served API surface follows this version).
+    let mut apiservers: Vec<&Value> = inner
+        .pods_labelled("component", StaticPod::KubeApiserver.name())
+        .filter(|p| crate::store::namespace_of(p) == "kube-system")
+        .collect();
+    apiservers.sort_by_key(|p| name_of(p).to_owned());
+    let running = apiservers.first().and_then(|p| image::tag(container_image(p))).map(str::to_owned);
+    running
+        .or_else(|| config_field(inner, "kubernetesVersion").map(str::to_owned))
+        .unwrap_or_else(|| "v0.0.0".to_owned())
+}
+
+/// The image of a pod's first container (`""` when it has none).
+fn container_image(pod: &Value) -> &str {
+    crate::util::get_path(pod, "spec.containers")
+        .and_then(Value::as_array)
+        .and_then(|c| c.first())
+        .map(|c| str_at(c, "image"))
+        .unwrap_or_default()
+}
+
 /// The API version `kubeadm-config`'s ClusterConfiguration is stored in.
 pub(crate) fn config_api(inner: &StoreInner) -> Option<&str> {
     config_field(inner, "apiVersion")
@@ -287,15 +311,10 @@ pub(crate) fn decodable_config(inner: &StoreInner, kubeadm: &KubeVersion) -> Res
 /// The version a running kube-apiserver mirror pod reports, from its image tag.
 fn apiserver_versions(inner: &StoreInner) -> Vec<(String, Option<KubeVersion>)> {
     inner
-        .pods_labelled("component", "kube-apiserver")
+        .pods_labelled("component", StaticPod::KubeApiserver.name())
         .filter(|p| model::is_mirror_pod(p))
         .map(|p| {
-            let image = crate::util::get_path(p, "spec.containers")
-                .and_then(Value::as_array)
-                .and_then(|c| c.first())
-                .map(|c| str_at(c, "image"))
-                .unwrap_or_default();
-            let version = image.rsplit_once(':').and_then(|(_, tag)| KubeVersion::parse(tag).ok());
+            let version = image::ImageRef::parse(container_image(p)).and_then(|i| i.version());
             (model::node_name(p).to_owned(), version)
         })
         .collect()

@@ -4,7 +4,7 @@
 
 use super::etcdctl::EtcdView;
 use super::systemctl::Effect;
-use super::{CommandOutput, apt, etcdctl, kubeadm, rpm, shell, sleep_virtual, systemctl};
+use super::{CommandOutput, apt, etcdctl, kubeadm, rpm, shell, systemctl};
 use crate::store::{Store, StoreInner};
 
 /// Why a command got no answer.
@@ -47,7 +47,7 @@ pub(crate) async fn run(store: &Store, node: &str, argv: &[String]) -> Result<Co
         dispatch(&mut inner, node, program, args)
     };
     if delay > 0.0 {
-        sleep_virtual(store, delay).await;
+        store.sleep(delay).await;
     }
     Ok(out)
 }

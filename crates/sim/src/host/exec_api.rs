@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::CommandOutput;
 use super::exec::{self, ExecError};
-use crate::api::{ApiState, Body, full};
+use crate::api::state::{ApiState, Body, full, percent_decode};
 use crate::faults::Fault;
 
 /// Close the connection without answering (a `drop_exec` fault).
@@ -58,12 +58,8 @@ pub(crate) async fn handle(
 ) -> Result<Response<Body>, DropConnection> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let segments: Vec<String> = path
-        .trim_start_matches("/sim/v1/")
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(crate::api::percent_decode)
-        .collect();
+    let segments: Vec<String> =
+        path.trim_start_matches("/sim/v1/").split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
     let body = match req.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "cannot read the request body")),

@@ -4,13 +4,15 @@
 //! package's.
 
 use kubeladder_core::KubeVersion;
+use kubeladder_core::image;
+use kubeladder_core::kubeadm::StaticPod;
 use kubeladder_core::skew::{KubeadmPolicyInput, kubeadm_policy};
 
 use super::control_plane::{
     UpgradeOptions, apply_addons, config_version, decodable_config, kubelet_config_map, mark_control_planes,
     upgrade_static_pods, upload_config, write_kubelet_config,
 };
-use super::{ADMIN_CONF, CommandOutput, MANIFESTS_DIR, manifests, sleep_virtual};
+use super::{ADMIN_CONF, CommandOutput, manifests};
 use crate::model;
 use crate::resources::NODES;
 use crate::store::{Store, StoreInner, name_of};
@@ -164,7 +166,7 @@ pub(crate) async fn kubeadm(store: &Store, node: &str, args: &[String]) -> Comma
         ["version"] => version(&kubeadm_version, &rest),
         ["upgrade", "plan"] => {
             let out = plan(&store.lock(), node, &kubeadm_version, &rest);
-            sleep_virtual(store, 1.0).await;
+            store.sleep(1.0).await;
             out
         }
         ["upgrade", "apply"] => apply(store, node, &kubeadm_version, &rest).await,
@@ -266,11 +268,8 @@ fn preflight(
             not_ready.join(" ")
         ));
     }
-    let missing: Vec<String> = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]
-        .iter()
-        .map(|c| format!("{MANIFESTS_DIR}/{c}.yaml"))
-        .filter(|path| !host.files.is_file(path))
-        .collect();
+    let missing: Vec<String> =
+        StaticPod::VERSIONED.iter().map(|c| c.manifest()).filter(|path| !host.files.is_file(path)).collect();
     if !missing.is_empty() && !ignored("StaticPodManifest") {
         for path in missing {
             errors.push(format!("\t[ERROR StaticPodManifest]: the static pod manifest file {path} does not exist"));
@@ -282,7 +281,7 @@ fn preflight(
             errors.join("\n")
         ));
     }
-    let cluster = KubeVersion::parse(&crate::api::apiserver_version(inner))
+    let cluster = KubeVersion::parse(&super::control_plane::apiserver_version(inner))
         .map_err(|e| format!("[upgrade/versions] FATAL: the cluster version is unreadable: {e}"))?;
     let kubelets = inner
         .list(NODES, None)
@@ -290,8 +289,13 @@ fn preflight(
             KubeVersion::parse(str_at(n, "status.nodeInfo.kubeletVersion")).ok().map(|v| (name_of(n).to_owned(), v))
         })
         .collect();
-    let etcd =
-        host.files.text(&format!("{MANIFESTS_DIR}/etcd.yaml")).and_then(manifests::image_tag).unwrap_or_default();
+    let etcd = host
+        .files
+        .text(&StaticPod::Etcd.manifest())
+        .and_then(image::manifest_image)
+        .and_then(|i| i.tag)
+        .unwrap_or_default()
+        .to_owned();
     let coredns = inner
         .get(crate::resources::DEPLOYMENTS, "kube-system", "coredns")
         .and_then(|d| crate::util::get_path(d, "spec.template.spec.containers"))
@@ -455,7 +459,7 @@ async fn apply(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[String]
         target
     };
     let pull = store.lock().hosts.timings.image_pull_secs;
-    sleep_virtual(store, pull).await;
+    store.sleep(pull).await;
     out.line(format!(
         "[upgrade/apply] Upgrading your Static Pod-hosted control plane to version \"{target}\" (timeout: 5m0s)..."
     ));
@@ -541,7 +545,7 @@ async fn upgrade_node(store: &Store, node: &str, kubeadm: &KubeVersion, args: &[
     }
     if control_plane {
         let pull = store.lock().hosts.timings.image_pull_secs;
-        sleep_virtual(store, pull).await;
+        store.sleep(pull).await;
         let options = UpgradeOptions { etcd_upgrade: flags.etcd_upgrade, renew_certificates: flags.renew_certificates };
         if let Err(message) = upgrade_static_pods(store, node, target, options, &mut out).await {
             return fatal(

@@ -8,20 +8,11 @@
 
 use serde_json::{Value, json};
 
-use super::{ETCD_CORRUPT_MARK, ETCD_DB, Host, Kubelet, MANIFESTS_DIR, manifests};
-use crate::model;
+use super::{ETCD_CORRUPT_MARK, ETCD_DB, Host, Kubelet, MANIFESTS_DIR, Mirror, manifests};
+use crate::model::{self, running_conditions};
 use crate::resources::{self, NODES, PODS};
-use crate::scenario::running_conditions;
 use crate::store::{StoreInner, name_of, uid_of};
 use crate::util::{content_hash, get_path, object_entry, str_at};
-
-/// A mirror pod this kubelet made for a manifest file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Mirror {
-    pub namespace: String,
-    pub name: String,
-    pub hash: String,
-}
 
 /// What the node reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -104,14 +104,6 @@ pub fn parse(text: &str) -> Option<Value> {
     (value.get("kind").and_then(Value::as_str) == Some("Pod")).then_some(value)
 }
 
-/// The tag of the first container image in a manifest's text (`v1.19.16`, `3.4.13-0`).
-pub fn image_tag(text: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let image = line.trim().trim_start_matches("- ").strip_prefix("image:")?.trim().trim_matches(['"', '\'']);
-        image.rsplit_once(':').map(|(_, tag)| tag.to_owned())
-    })
-}
-
 fn plain_is_safe(text: &str) -> bool {
     let Some(first) = text.chars().next() else { return false };
     let reserved = matches!(text, "true" | "false" | "null" | "~" | "yes" | "no" | "on" | "off" | "y" | "n")
@@ -211,7 +203,7 @@ mod tests {
 
     #[test]
     fn manifests_round_trip_through_yaml() {
-        for component in crate::faults::STATIC_POD_COMPONENTS {
+        for component in kubeladder_core::kubeadm::StaticPod::ALL.map(kubeladder_core::kubeadm::StaticPod::name) {
             let value = manifest(component, "127.0.1.1", &KubeVersion::new(1, 19, 16), "3.4.13-0");
             let text = to_yaml(&value);
             assert_eq!(parse(&text), Some(value), "{text}");
@@ -220,7 +212,7 @@ mod tests {
         assert!(text.starts_with("apiVersion: v1\nkind: Pod\nmetadata:\n"), "{text}");
         assert!(text.contains("\n  - command:\n    - kube-apiserver\n"), "{text}");
         assert!(text.contains("    image: k8s.gcr.io/kube-apiserver:v1.19.16\n"), "{text}");
-        assert_eq!(image_tag(&text).as_deref(), Some("v1.19.16"));
+        assert_eq!(kubeladder_core::image::manifest_image(&text).and_then(|i| i.tag), Some("v1.19.16"));
     }
 
     #[test]

@@ -18,26 +18,26 @@ pub mod files;
 mod kubeadm;
 pub(crate) mod kubelet;
 pub(crate) mod manifests;
+pub(crate) mod output;
 mod repo;
 mod rpm;
 mod shell;
 mod systemctl;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::sync::Arc;
 
-use kubeladder_core::package::{PackageFormat, RepoStyle, Repository};
+use kubeladder_core::package::{RepoStyle, Repository};
 use kubeladder_core::{KubeVersion, Minor};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use control_plane::apiserver_version;
 pub use files::{FileData, Files, FsError};
+/// kubeadm's layout is core's: the same paths the nodes kubeladder drives have.
+pub use kubeladder_core::kubeadm::{KUBEADM_TMP_DIR, MANIFESTS_DIR};
+pub use output::CommandOutput;
 pub(crate) use repo::RepoSource;
 
-/// Where kubeadm's static pod manifests live.
-pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
-/// Where kubeadm writes its backups and upgraded manifests.
-pub const KUBEADM_TMP_DIR: &str = "/etc/kubernetes/tmp";
 /// The kubelet configuration `kubeadm upgrade` writes.
 pub const KUBELET_CONFIG: &str = "/var/lib/kubelet/config.yaml";
 /// The admin kubeconfig; kubeadm's upgrade commands need it (control-plane nodes only).
@@ -57,57 +57,25 @@ pub const ETCD_CORRUPT_MARK: &str = "kubeladder-sim: corrupt etcd data";
 /// The Kubernetes packages a host has, in this order.
 pub const KUBE_PACKAGES: [&str; 3] = ["kubeadm", "kubelet", "kubectl"];
 
-/// A host's package manager.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum PackageManager {
-    #[default]
-    Apt,
-    Yum,
-    Dnf,
-    /// dnf 5 (`--setopt=disable_excludes=...`; refuses `--disableexcludes`).
-    Dnf5,
+/// A mirror pod this kubelet made for a manifest file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mirror {
+    pub namespace: String,
+    pub name: String,
+    pub hash: String,
 }
 
-impl PackageManager {
-    pub fn format(self) -> PackageFormat {
-        match self {
-            Self::Apt => PackageFormat::Deb,
-            Self::Yum | Self::Dnf | Self::Dnf5 => PackageFormat::Rpm,
-        }
-    }
+/// The package manager vocabulary is core's, shared with the nodes kubeladder drives.
+pub use kubeladder_core::package::PackageManager;
 
-    /// The distribution a host with this package manager runs: its `/etc/os-release`
-    /// `PRETTY_NAME` and the node's `osImage` (kubelet reports the same string).
-    pub fn os_image(self) -> &'static str {
-        match self {
-            Self::Apt => "Ubuntu 20.04.2 LTS",
-            Self::Yum => "CentOS Linux 7 (Core)",
-            Self::Dnf => "Rocky Linux 8.9 (Green Obsidian)",
-            Self::Dnf5 => "Fedora Linux 41 (Server Edition)",
-        }
-    }
-
-    /// `apt`, `yum`, `dnf`, `dnf5`.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "apt" => Some(Self::Apt),
-            "yum" => Some(Self::Yum),
-            "dnf" => Some(Self::Dnf),
-            "dnf5" => Some(Self::Dnf5),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for PackageManager {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Apt => "apt",
-            Self::Yum => "yum",
-            Self::Dnf => "dnf",
-            Self::Dnf5 => "dnf5",
-        })
+/// The distribution a host with this package manager runs: its `/etc/os-release`
+/// `PRETTY_NAME` and the node's `osImage` (kubelet reports the same string).
+pub fn os_image(package_manager: PackageManager) -> &'static str {
+    match package_manager {
+        PackageManager::Apt => "Ubuntu 20.04.2 LTS",
+        PackageManager::Yum => "CentOS Linux 7 (Core)",
+        PackageManager::Dnf => "Rocky Linux 8.9 (Green Obsidian)",
+        PackageManager::Dnf5 => "Fedora Linux 41 (Server Edition)",
     }
 }
 
@@ -142,59 +110,6 @@ impl Default for HostTimings {
             command_secs: 0.05,
         }
     }
-}
-
-/// Exit code, standard output and standard error of one command.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommandOutput {
-    pub exit_code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl CommandOutput {
-    /// Exit 0 with this standard output.
-    pub fn ok(stdout: impl Into<String>) -> Self {
-        Self { exit_code: 0, stdout: stdout.into(), stderr: String::new() }
-    }
-
-    /// A failure with this exit code and standard error.
-    pub fn fail(exit_code: i32, stderr: impl Into<String>) -> Self {
-        Self { exit_code, stdout: String::new(), stderr: stderr.into() }
-    }
-
-    /// `CMD: command not found`, exit 127.
-    pub fn not_found(program: &str) -> Self {
-        Self::fail(127, format!("{program}: command not found\n"))
-    }
-
-    /// An unknown option of a known command: the tool's message, exit 2.
-    pub fn usage(message: impl Into<String>) -> Self {
-        let mut message = message.into();
-        if !message.ends_with('\n') {
-            message.push('\n');
-        }
-        Self::fail(2, message)
-    }
-
-    /// Record a failure: `text` to standard error, this exit code.
-    pub(crate) fn fail_with(&mut self, exit_code: i32, text: impl AsRef<str>) {
-        self.stderr.push_str(text.as_ref());
-        self.exit_code = exit_code;
-    }
-
-    /// Append a line to standard output.
-    pub(crate) fn line(&mut self, text: impl AsRef<str>) {
-        self.stdout.push_str(text.as_ref());
-        self.stdout.push('\n');
-    }
-}
-
-/// Sleep `secs` of simulated time (at least a millisecond of real time).
-pub(crate) async fn sleep_virtual(store: &crate::store::Store, secs: f64) {
-    let clock = store.lock().clock();
-    let real = clock.real_duration(secs).max(std::time::Duration::from_millis(1));
-    tokio::time::sleep(real).await;
 }
 
 /// A host as `GET /sim/v1/hosts` lists it.
@@ -288,7 +203,7 @@ pub(crate) struct Host {
     /// Static pods waiting to become Ready: manifest file name -> when.
     pub pod_timers: BTreeMap<String, f64>,
     /// Mirror pods the kubelet made: manifest file name -> pod.
-    pub mirrors: BTreeMap<String, kubelet::Mirror>,
+    pub mirrors: BTreeMap<String, Mirror>,
 }
 
 impl Host {

@@ -148,6 +148,8 @@ impl Printer {
             Event::NodeRecovered { .. } => ("node_recovered", None),
             Event::RunPaused { .. } => ("run_paused", None),
             Event::RunFinished => ("run_finished", None),
+            Event::NodeDrained { .. } => ("node_drained", None),
+            Event::WindowWaiting { .. } => ("window_waiting", None),
         };
         let info = step.and_then(|s| self.steps.get(s));
         self.track(record, info);
@@ -272,6 +274,12 @@ fn json_event(record: &Record, name: &str, info: Option<&StepInfo>) -> Value {
         }
         Event::RunPaused { reason } => value["reason"] = json!(reason),
         Event::RunFinished => {}
+        Event::NodeDrained { node, evicted, budget_waits } => {
+            value["node"] = json!(node);
+            value["evicted"] = json!(evicted);
+            value["budget_waits"] = json!(budget_waits);
+        }
+        Event::WindowWaiting { reasons } => value["reasons"] = json!(reasons),
     }
     value
 }
@@ -294,5 +302,9 @@ fn plain_line(record: &Record, info: Option<&StepInfo>) -> Option<String> {
         }
         Event::RunPaused { reason } => Some(format!("{at}  run paused: {reason}")),
         Event::RunFinished => Some(format!("{at}  run finished")),
+        Event::NodeDrained { node, evicted, budget_waits } => {
+            Some(format!("{at}  node/{node} drained: {evicted} pod(s) evicted, {budget_waits} budget wait(s)"))
+        }
+        Event::WindowWaiting { reasons } => Some(format!("{at}  workers waiting: {}", reasons.join("; "))),
     }
 }

@@ -3,20 +3,21 @@
 mod args;
 mod commands;
 mod error;
+mod operator_args;
 mod output;
+mod plugin;
 mod progress;
 mod release_channel;
+mod report_html;
 mod timings;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::args::{Cli, Command};
+use crate::args::Command;
 use crate::error::CliError;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = plugin::parse();
     let result = match cli.command {
         Command::Skew(args) => commands::skew::run(&args),
         Command::Path(args) => commands::path::run(&args),
@@ -37,8 +38,12 @@ fn main() -> ExitCode {
             commands::cluster::block_on(commands::recover::node(&args))
         }
         Command::Status(args) => commands::status::run(&args),
+        Command::Report(args) => commands::report::run(&args),
         Command::Sim(args::SimCommand::Serve(args)) => commands::cluster::block_on(commands::sim::serve(&args)),
         Command::Hosts(args::HostsCommand::Check(args)) => commands::cluster::block_on(commands::hosts::check(&args)),
+        Command::Hosts(args::HostsCommand::Import(args)) => commands::hosts_import::run(&args),
+        Command::Completion(args) => commands::shell::completion(&args),
+        Command::Man(args) => commands::shell::man(&args),
     };
     match result {
         Ok(code) => code.into(),
@@ -81,7 +86,7 @@ impl CliError {
             Self::Core(_)
             | Self::Usage(_)
             | Self::Kube(kubeladder_kube::KubeError::Kubeconfig(_))
-            | Self::Node(kubeladder_node::NodeError::HostsFile { .. })
+            | Self::Node(kubeladder_node::NodeError::HostsFile { .. } | kubeladder_node::NodeError::Inventory { .. })
             | Self::Sim(kubeladder_sim::SimError::Scenario(_) | kubeladder_sim::SimError::ScenarioFile { .. })
             | Self::Journal(kubeladder_orchestrator::OrchestratorError::NoJournal(_)) => ExitCode::from(2),
             Self::Kube(_)

@@ -462,6 +462,7 @@ async fn drive(
             Ok(Outcome::Failed)
         }
     };
+    crate::commands::report::after_run(&printer, &dir);
     lock.release().await?;
     result
 }

@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod error;
+mod live;
 mod operator_args;
 mod output;
 mod plugin;

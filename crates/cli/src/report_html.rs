@@ -51,6 +51,11 @@ fn clock(seconds: f64) -> String {
     }
 }
 
+/// A duration: `4.2s` under a minute, else like [`clock`].
+fn took(seconds: f64) -> String {
+    if seconds < 59.95 { format!("{seconds:.1}s") } else { clock(seconds) }
+}
+
 fn tick_step(duration: f64) -> f64 {
     const STEPS: [f64; 14] =
         [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0];
@@ -233,7 +238,7 @@ pub fn render(report: &Report) -> String {
             n.drains,
             optional(n.pods_moved),
             optional(n.budget_waits),
-            clock(n.busy)
+            took(n.busy)
         );
     }
     let mut slowest = String::new();
@@ -244,7 +249,7 @@ pub fn render(report: &Report) -> String {
             esc(&step.step),
             esc(&step.node),
             esc(&step.action),
-            clock(step.seconds)
+            took(step.seconds)
         );
     }
     let mut events = String::new();
@@ -373,6 +378,7 @@ mod tests {
         assert_eq!(esc(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
         assert_eq!(clock(59.6), "1:00");
         assert_eq!(clock(3725.0), "1:02:05");
+        assert_eq!((took(1.84), took(75.0)), ("1.8s".to_owned(), "1:15".to_owned()));
         assert_eq!(tick_step(62.0), 10.0);
         assert_eq!(tick_step(3000.0), 300.0);
     }

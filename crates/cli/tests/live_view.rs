@@ -33,12 +33,14 @@ fn plain(text: &str) -> String {
 
 #[test]
 fn on_a_terminal_rows_update_in_place_and_only_what_matters_scrolls() {
+    let tmp = tempfile::tempdir().unwrap();
     let command = format!("{} {DEMO}", env!("CARGO_BIN_EXE_kubeladder"));
     let out = Command::new("script")
         .args(["-qefc", &command, "/dev/null"])
         .env("TERM", "xterm-256color")
         .env("COLUMNS", "160")
         .env("LINES", "50")
+        .env("TMPDIR", tmp.path())
         .env_remove("KUBECONFIG")
         .output()
         .expect("script(1) from bsdutils");
@@ -65,8 +67,13 @@ fn on_a_terminal_rows_update_in_place_and_only_what_matters_scrolls() {
 
 #[test]
 fn in_a_pipe_every_event_is_a_plain_line() {
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_kubeladder")).args(DEMO.split(' ')).env_remove("KUBECONFIG").output().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubeladder"))
+        .args(DEMO.split(' '))
+        .env("TMPDIR", tmp.path())
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success(), "{stdout}");
     assert!(!stdout.contains('\u{1b}'), "escape sequences in a pipe");

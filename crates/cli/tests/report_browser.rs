@@ -12,7 +12,17 @@ use std::process::Command;
 use serde_json::Value;
 
 fn kubeladder(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kubeladder")).args(args).env_remove("KUBECONFIG").output().unwrap();
+    kubeladder_in(std::env::temp_dir().as_path(), args)
+}
+
+/// Run the binary with `TMPDIR=tmp` (where `demo` keeps its journal and report).
+fn kubeladder_in(tmp: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kubeladder"))
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("TMPDIR", tmp)
+        .output()
+        .unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
@@ -43,9 +53,9 @@ fn chromium(profile: &Path, args: &[&str], page: &Path) -> (bool, String, String
     )
 }
 
-fn demo_journal() -> (PathBuf, PathBuf) {
+fn demo_journal(tmp: &Path) -> (PathBuf, PathBuf) {
     let (code, stdout, stderr) =
-        kubeladder(&["demo", "--scenario", "small", "--to", "1.20", "--speed", "60", "-o", "plain"]);
+        kubeladder_in(tmp, &["demo", "--scenario", "small", "--to", "1.20", "--speed", "60", "-o", "plain"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let page = stdout
         .lines()
@@ -59,7 +69,9 @@ fn demo_journal() -> (PathBuf, PathBuf) {
 
 #[test]
 fn a_demo_run_gets_a_report_a_browser_renders() {
-    let (dir, page) = demo_journal();
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, page) = demo_journal(tmp.path());
+    assert!(dir.starts_with(tmp.path()), "{}", dir.display());
     let html = std::fs::read_to_string(&page).unwrap();
     // Self-contained: nothing to fetch.
     for outside in ["http://", "https://", " src=", "<link", "@import", "url("] {

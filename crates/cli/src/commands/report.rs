@@ -43,22 +43,25 @@ fn write_page(report: &Report, path: &Path) -> Result<(), CliError> {
         .map_err(|e| CliError::Output(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))
 }
 
-/// After a run stopped (finished, failed, paused): write DIR/report.html and say where it is.
-/// A report that cannot be written is a warning; the run's outcome stands.
-pub fn after_run(printer: &Printer, dir: &Path) {
+/// After a run stopped (finished, failed, paused): write DIR/report.html, emit a JSON
+/// `report` event, and return the line that names it for the end of the text output. A
+/// report that cannot be written is a warning; the run's outcome stands.
+pub fn after_run(printer: &Printer, dir: &Path) -> Option<String> {
     let path: PathBuf = dir.join(FILE_NAME);
-    let written = load(dir).and_then(|r| write_page(&r, &path));
-    match written {
+    match load(dir).and_then(|r| write_page(&r, &path)) {
         Ok(()) => {
             printer.json(&serde_json::json!({"event": "report", "path": path}));
-            printer.message(&format!("report: {}", path.display()));
+            (!printer.is_json()).then(|| format!("report: {}", path.display()))
         }
-        Err(e) => printer.message(&format!("warning: no report: {e}")),
+        Err(e) => {
+            printer.message(&format!("warning: no report: {e}"));
+            None
+        }
     }
 }
 
 fn secs(s: f64) -> String {
-    // Whole seconds for tables; the JSON keeps milliseconds.
+    // Tenths under a minute, whole seconds above; the JSON keeps milliseconds.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let whole = s.max(0.0).round() as u64;
     if whole >= 3600 {
@@ -66,7 +69,7 @@ fn secs(s: f64) -> String {
     } else if whole >= 60 {
         format!("{}m{:02}s", whole / 60, whole % 60)
     } else {
-        format!("{whole}s")
+        format!("{:.1}s", s.max(0.0))
     }
 }
 

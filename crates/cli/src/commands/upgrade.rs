@@ -435,6 +435,8 @@ async fn drive(
     let lock = renewal.await.map_err(|e| CliError::Runtime(e.to_string()))?;
     let journal = executor.into_journal()?;
     printer.finish();
+    // Written before the outcome is reported, so JSON output still ends with it.
+    let report = crate::commands::report::after_run(&printer, &dir);
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -462,7 +464,9 @@ async fn drive(
             Ok(Outcome::Failed)
         }
     };
-    crate::commands::report::after_run(&printer, &dir);
+    if let Some(line) = report {
+        printer.message(&line);
+    }
     lock.release().await?;
     result
 }

@@ -172,10 +172,18 @@ pub fn render(report: &Report) -> String {
                 MarkKind::Uncordoned => "uncordoned",
                 MarkKind::Failure => "failure",
                 MarkKind::Recovered => "recovered",
+                MarkKind::DrainWaited => "drain-waited",
                 MarkKind::BudgetWait | MarkKind::Paused | MarkKind::Finished => continue,
             };
             let a = x(mark.at);
-            if mark.kind == MarkKind::Failure {
+            if mark.kind == MarkKind::DrainWaited {
+                let _ = write!(
+                    svg,
+                    r#"<circle class="mark drain-waited" cx="{a:.1}" cy="{:.1}" r="4"><title>{}</title></circle>"#,
+                    y + ROW - 5.0,
+                    esc(&mark.text)
+                );
+            } else if mark.kind == MarkKind::Failure {
                 let _ = write!(
                     svg,
                     r#"<g class="mark failure"><circle cx="{a:.1}" cy="{:.1}" r="7"/><text x="{a:.1}" y="{:.1}" class="failure-x">&#215;</text><title>{}</title></g>"#,
@@ -256,7 +264,12 @@ pub fn render(report: &Report) -> String {
     for mark in report.marks.iter().filter(|m| {
         matches!(
             m.kind,
-            MarkKind::BudgetWait | MarkKind::Failure | MarkKind::Paused | MarkKind::Recovered | MarkKind::ForeignCordon
+            MarkKind::BudgetWait
+                | MarkKind::DrainWaited
+                | MarkKind::Failure
+                | MarkKind::Paused
+                | MarkKind::Recovered
+                | MarkKind::ForeignCordon
         )
     }) {
         let _ = write!(events, "<li><span class=\"at\">{}</span> {}</li>", clock(mark.at), esc(&mark.text));
@@ -302,6 +315,7 @@ svg .hop-line {{ stroke: #7a8796; stroke-dasharray: 4 3; }} svg .hop-label {{ fo
 svg .tick {{ stroke: #9aa5b1; }} svg .tick-label {{ text-anchor: middle; fill: #6b7785; font-size: 10px; }}
 svg .budget-wait {{ fill: rgba(237,174,73,0.28); stroke: #edae49; stroke-dasharray: 2 2; }}
 svg .mark.cordoned {{ fill: #d1495b; }} svg .mark.uncordoned {{ fill: #66a182; }} svg .mark.foreign-cordon {{ fill: #555; }} svg .mark.recovered {{ fill: #2e86ab; }}
+svg .drain-waited {{ fill: #edae49; stroke: #8a5a00; stroke-width: 1; }}
 svg .failure circle {{ fill: #9b1c1c; }} svg .failure-x {{ fill: #fff; text-anchor: middle; font-weight: 700; }}
 svg .paused {{ stroke: #8a5a00; stroke-width: 2; stroke-dasharray: 6 3; }} svg .finished {{ stroke: #17612d; stroke-width: 2; }}
 svg .occupancy {{ fill: none; stroke: #d1495b; stroke-width: 2; }}
@@ -324,7 +338,7 @@ footer {{ margin-top: 24px; color: #6b7785; font-size: 12px; }}
 <div><b>{window_waits}</b>window waits ({window_wait_time})</div>
 <div><b>{max_out}</b>workers out at once, at most</div>
 </div>
-<div class="legend">{legend}<span class="key"><i style="background:rgba(237,174,73,0.5)"></i>budget wait</span><span class="key">&#9660; cordon (red) / uncordon (green)</span><span class="key">&#10006; failure</span><span class="key">dashed: in doubt</span></div>
+<div class="legend">{legend}<span class="key"><i style="background:rgba(237,174,73,0.5)"></i>budget wait</span><span class="key">&#9660; cordon (red) / uncordon (green)</span><span class="key">&#9679; drain held up by a budget (amber)</span><span class="key">&#10006; failure</span><span class="key">dashed: in doubt</span></div>
 <div class="scroll">{svg}</div>
 <div class="cols">
 <div><h2>Nodes</h2><table id="nodes"><tr><th>Node</th><th>Role</th><th>Drains</th><th>Pods moved</th><th>Budget waits</th><th>Busy</th></tr>{nodes}</table></div>

@@ -105,6 +105,10 @@ fn a_demo_run_gets_a_report_a_browser_renders() {
     assert_eq!(dom.matches(r#"<g class="row""#).count(), 3);
     let bars: usize = rows.iter().map(|r| r["bars"].as_array().unwrap().len()).sum();
     assert!(dom.contains(&format!(r#"data-bars="{bars}""#)), "{bars} bars expected");
+    // Drains a budget held up are marked on their node's row.
+    let held_up = report["marks"].as_array().unwrap().iter().filter(|m| m["kind"] == "drain-waited").count();
+    assert_eq!(dom.matches(r#"class="mark drain-waited""#).count(), held_up);
+    assert_eq!(held_up > 0, report["summary"]["budget_waits"].as_u64().unwrap() > 0);
     for kind in ["drain", "kubeadm", "packages", "restart", "wait"] {
         assert!(dom.contains(&format!(r#"data-kind="{kind}""#)), "no {kind} bar");
     }

@@ -137,6 +137,8 @@ pub enum MarkKind {
     Uncordoned,
     /// No waiting worker could start; lasts until the next step starts.
     BudgetWait,
+    /// A drain whose evictions a budget refused (429) before they went through.
+    DrainWaited,
     Failure,
     Paused,
     Recovered,
@@ -340,6 +342,14 @@ pub fn build(header: &Header, records: &[Record]) -> Report {
             )),
             Event::NodeDrained { node, evicted, budget_waits } => {
                 drained_any = true;
+                if *budget_waits > 0 {
+                    marks.push(node_mark(
+                        now,
+                        node,
+                        MarkKind::DrainWaited,
+                        &format!("drained: {evicted} pod(s), {budget_waits} eviction(s) waited for a budget"),
+                    ));
+                }
                 *pods.entry(node.clone()).or_default() += u64::from(*evicted);
                 *waits.entry(node.clone()).or_default() += u64::from(*budget_waits);
             }
@@ -572,6 +582,8 @@ mod tests {
         assert_eq!(report.hops.len(), 2);
         assert!(report.hops[0].end <= report.hops[1].start);
         // Two hops, each drains every node once: 4 pods and 1 budget wait per drain.
+        let waited = report.marks.iter().filter(|m| m.kind == MarkKind::DrainWaited).count();
+        assert_eq!(waited, 8, "one mark per drain a budget held up");
         let w1 = &report.summary.nodes[1];
         assert_eq!((w1.drains, w1.pods_moved, w1.budget_waits), (2, Some(8), Some(2)));
         assert_eq!(report.summary.pods_moved, Some(32));

@@ -18,6 +18,14 @@ use crate::args::Command;
 use crate::error::CliError;
 
 fn main() -> ExitCode {
+    // What the bash completion script calls for NODE arguments; not a command of its own,
+    // so that no shell offers it.
+    if let Some(cluster) = commands::shell::node_names_request() {
+        return match commands::cluster::block_on(commands::shell::nodes(&cluster)) {
+            Ok(code) => code.into(),
+            Err(err) => err.exit_code(),
+        };
+    }
     let cli = plugin::parse();
     let result = match cli.command {
         Command::Skew(args) => commands::skew::run(&args),

@@ -7,7 +7,8 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Prints the completion script for SHELL on stdout. Subcommands, flags and their fixed values \
-(--workers, -o, ...) complete.\n\n\
+(--workers, -o, ...) complete; in bash, the NODE of drain, uncordon and recover completes with the cluster's node \
+names too (read with the line's --kubeconfig and --context, 5 s at most, nothing when the cluster cannot be read).\n\n\
 Exit codes: 0 printed, 2 bad input (an unknown shell).\n\n\
 Examples:\n  \
 # bash (needs the bash-completion package)\n  \

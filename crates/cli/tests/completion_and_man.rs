@@ -19,6 +19,10 @@ fn run(args: &[&str]) -> (i32, String, String) {
 /// What bash's programmable completion offers when the cursor is at the end of `words`
 /// (the last word, possibly empty, is the one being completed).
 fn bash_complete(words: &[&str]) -> Vec<String> {
+    bash_complete_with(words, &[])
+}
+
+fn bash_complete_with(words: &[&str], vars: &[(&str, &str)]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("kubeladder.bash");
     let (code, text, stderr) = run(&["completion", "bash"]);
@@ -29,14 +33,23 @@ fn bash_complete(words: &[&str]) -> Vec<String> {
     let cword = words.len() - 1;
     let program = format!(
         "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={cword}\nCOMP_LINE='{line}'\nCOMP_POINT={}\n\
-         _kubeladder kubeladder {} {}\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+         _kubeladder_with_nodes kubeladder {} {}\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
         script.display(),
         quoted.join(" "),
         line.len(),
         quoted[cword],
         quoted[cword - 1],
     );
-    let out = Command::new("bash").arg("-c").arg(program).output().unwrap();
+    // The script runs `kubeladder __complete-nodes` for NODE arguments: the binary on PATH.
+    let path = format!("{}:/usr/bin:/bin", bin().parent().unwrap().display());
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(program)
+        .env("PATH", path)
+        .env_remove("KUBECONFIG")
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
     assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
@@ -50,6 +63,35 @@ fn bash_completes_subcommands_flags_and_values() {
     assert_eq!(flags, ["--max-unavailable"]);
     let workers = bash_complete(&["kubeladder", "plan", "--workers", ""]);
     assert_eq!(workers, ["follow", "lag"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bash_completes_node_names_from_the_cluster() {
+    use kubeladder_sim::{Scenario, SimCluster, SimConfig};
+    let sim = SimCluster::start(SimConfig::new(Scenario::small())).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).unwrap();
+    let k = kubeconfig.to_str().unwrap().to_owned();
+    let words = |w: &'static [&'static str]| w.to_vec();
+    let (nodes, with_flag, cp, recover, nothing) = tokio::task::spawn_blocking(move || {
+        (
+            bash_complete_with(&words(&["kubeladder", "drain", ""]), &[("KUBECONFIG", &k)]),
+            bash_complete_with(&["kubeladder", "uncordon", "--kubeconfig", &k, "w"], &[]),
+            bash_complete_with(&words(&["kubeladder", "recover", "node", "c"]), &[("KUBECONFIG", &k)]),
+            bash_complete_with(&words(&["kubeladder", "recover", "list", "--node", ""]), &[("KUBECONFIG", &k)]),
+            // No cluster to ask: nothing offered, nothing printed.
+            bash_complete_with(&words(&["kubeladder", "drain", "w"]), &[("KUBECONFIG", "/nonexistent")]),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(nodes, ["cp-1", "worker-1", "worker-2"]);
+    assert_eq!(with_flag, ["worker-1", "worker-2"]);
+    assert_eq!(cp, ["cp-1"]);
+    assert_eq!(recover, ["cp-1", "worker-1", "worker-2"]);
+    assert!(nothing.is_empty(), "{nothing:?}");
+    sim.shutdown().await;
 }
 
 #[test]

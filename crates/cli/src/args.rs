@@ -67,12 +67,18 @@ pub enum Command {
     Recover(RecoverCommand),
     /// Show the progress recorded in a run's journal
     Status(StatusArgs),
+    /// Write a run's report from its journal: an HTML timeline, JSON or tables
+    Report(crate::operator_args::ReportArgs),
     /// A simulated kubeadm cluster that serves the real Kubernetes HTTPS API
     #[command(subcommand)]
     Sim(SimCommand),
     /// Reach every node the way an upgrade would and report what it runs
     #[command(subcommand)]
     Hosts(HostsCommand),
+    /// Print a shell completion script: bash, zsh, fish or powershell
+    Completion(crate::operator_args::CompletionArgs),
+    /// Write the man pages, one per command, into a directory
+    Man(crate::operator_args::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +91,8 @@ pub enum SimCommand {
 pub enum HostsCommand {
     /// Connect to every node and report OS, package manager, repository and packages
     Check(HostsCheckArgs),
+    /// Write a hosts file from a kubespray/Ansible inventory (INI or YAML)
+    Import(crate::operator_args::HostsImportArgs),
 }
 
 #[derive(Debug, Args)]

@@ -21,7 +21,11 @@ pub async fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
     let dir = std::env::temp_dir().join(format!("kubeladder-demo-{}", std::process::id()));
     let result = Box::pin(demo_in(&sim, &dir, args)).await;
     sim.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    // The journal and its report (state/) stay for `kubeladder report`; the simulator's
+    // credentials go with it.
+    for file in ["kubeconfig", "hosts.yaml", "hosts.yaml.ca.pem"] {
+        let _ = std::fs::remove_file(dir.join(file));
+    }
     result
 }
 

@@ -46,6 +46,9 @@ pub struct NodeFacts {
     pub repository: Option<Repository>,
     /// etcd image tag on control-plane nodes (`3.5.16-0`); `None` for external etcd.
     pub etcd: Option<String>,
+    /// Whether the hosts file gives the node a mirror of the legacy repository layout
+    /// for its package format; `None` when not known (no hosts file).
+    pub legacy_mirror: Option<bool>,
 }
 
 /// A PodDisruptionBudget as the checks need it.
@@ -216,6 +219,27 @@ fn hosts(input: &CheckInput<'_>, out: &mut Vec<Finding>) {
                 ),
                 fix: "kubeladder switches it to pkgs.k8s.io for each minor; make sure the node can reach pkgs.k8s.io"
                     .to_owned(),
+            });
+        }
+        // The legacy repositories were removed on 2024-03-04
+        // (https://kubernetes.io/blog/2023/08/31/legacy-package-repository-deprecation/):
+        // a hop into a minor pkgs.k8s.io does not carry needs a legacy mirror.
+        if node.legacy_mirror == Some(false)
+            && let Some(minor) =
+                path.hops.iter().map(|hop| hop.to.minor()).find(|minor| {
+                    input.data.get(*minor).is_some_and(|r| !r.repositories.contains(&Repository::PkgsK8sIo))
+                })
+        {
+            out.push(Finding {
+                check: "package-source",
+                severity: Severity::Blocker,
+                hop_into: Some(minor),
+                subject: node.name.clone(),
+                message: format!(
+                    "no configured package source serves Kubernetes {minor} to {}: its packages were published only in the legacy apt/yum.kubernetes.io repositories, removed on 2024-03-04",
+                    node.name
+                ),
+                fix: "set package_sources.legacy (apt, or yum and yum_key) in the hosts file's defaults or for the node, e.g. https://mirrors.aliyun.com/kubernetes/apt/".to_owned(),
             });
         }
         // kubeadm upgrades stacked etcd on every hop, so what runs before the 1.34 hop is
@@ -512,6 +536,21 @@ mod tests {
             ids(&f).into_iter().filter(|(c, _)| c.starts_with("budget")).collect::<Vec<_>>(),
             [("budget-blocks", Severity::Blocker), ("budget-single-node", Severity::Warning)]
         );
+    }
+
+    #[test]
+    fn a_legacy_only_hop_without_a_legacy_mirror_is_a_blocker() {
+        let bare = NodeFacts { legacy_mirror: Some(false), ..node("w", "containerd://1.7.0") };
+        let f = checks_for("v1.18.20", "1.20", &[bare.clone()], &[], &[]);
+        let found = f.iter().find(|f| f.check == "package-source").expect("blocker");
+        assert_eq!(found.severity, Severity::Blocker);
+        assert_eq!(found.hop_into, Some(m("1.19")));
+        let mirrored = NodeFacts { legacy_mirror: Some(true), ..bare.clone() };
+        assert!(!checks_for("v1.18.20", "1.20", &[mirrored], &[], &[]).iter().any(|f| f.check == "package-source"));
+        let unknown = NodeFacts { legacy_mirror: None, ..bare.clone() };
+        assert!(!checks_for("v1.18.20", "1.20", &[unknown], &[], &[]).iter().any(|f| f.check == "package-source"));
+        // pkgs.k8s.io carries 1.24 and later: no mirror needed.
+        assert!(!checks_for("v1.28.15", "1.30", &[bare], &[], &[]).iter().any(|f| f.check == "package-source"));
     }
 
     #[test]

@@ -30,6 +30,20 @@ pub enum StepError {
     #[error("node {node} has none of apt-get, dnf5, dnf, yum on PATH; set package_manager for it in the hosts file")]
     NoPackageManager { node: String },
 
+    /// No configured package source serves the minor (a legacy-only minor without a
+    /// legacy mirror in the hosts file).
+    #[error(
+        "node {node}: Kubernetes {minor} packages were published only in the legacy repositories (apt.kubernetes.io, packages.cloud.google.com), removed on 2024-03-04; set package_sources.legacy ({key}) for {node} or in defaults in the hosts file, e.g. https://mirrors.aliyun.com/kubernetes/apt/"
+    )]
+    NoPackageSource { node: String, minor: kubeladder_core::Minor, key: &'static str },
+
+    /// The node's repository does not offer the exact version a step installs; nothing
+    /// was installed.
+    #[error(
+        "node {node}: the repository {repository} has no {package} {version} (it offers: {offered}); nothing was installed. Point package_sources in the hosts file at a mirror that carries {version}, or choose a version it has with --to"
+    )]
+    VersionNotInRepository { node: String, repository: String, package: String, version: String, offered: String },
+
     /// The action ran (or was skipped) and the node still does not show its result.
     #[error("{action} ran but its postcondition does not hold")]
     Postcondition { action: String },
@@ -84,7 +98,9 @@ impl StepError {
                 | NodeError::Spawn { .. }
                 | NodeError::Downgrade { .. },
             )
-            | Self::NoPackageManager { .. } => FailureKind::CommandFailed,
+            | Self::NoPackageManager { .. }
+            | Self::NoPackageSource { .. }
+            | Self::VersionNotInRepository { .. } => FailureKind::CommandFailed,
             Self::Postcondition { .. } => FailureKind::Postcondition,
             Self::Gate { .. } => FailureKind::Gate,
             Self::Kube(_) => FailureKind::Cluster,

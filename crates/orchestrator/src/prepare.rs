@@ -133,6 +133,9 @@ async fn host_facts(hosts: Option<&Path>, session: &Session) -> Result<(HostFact
     for (node, probe) in probes {
         match probe {
             Ok(report) => {
+                let format = report.package_manager.format();
+                let mirrored = reach.package_sources.get(&node).is_some_and(|s| s.legacy_url(format).is_some());
+                facts.legacy_mirrors.insert(node.clone(), mirrored);
                 if let Some(c) = report.cgroup {
                     facts.cgroup_v1.insert(node.clone(), c == CgroupVersion::V1);
                 }

@@ -98,6 +98,15 @@ pub fn needs_cgroup_v2(path: &UpgradePath) -> bool {
     crosses(path, m("1.35"))
 }
 
+/// The first hop of `path` into a minor only the legacy repositories carried (gone since
+/// 2024-03-04): its packages can come from a legacy-layout mirror only.
+pub fn legacy_only_minor(data: &ReleaseData, path: &UpgradePath) -> Option<Minor> {
+    path.hops
+        .iter()
+        .map(|hop| hop.to.minor())
+        .find(|minor| data.get(*minor).is_some_and(|r| !r.repositories.contains(&Repository::PkgsK8sIo)))
+}
+
 /// Minimum version parts, compared numerically: `1.5.9` < `1.6`.
 fn version_below(version: &str, minimum: &[u64]) -> Option<bool> {
     let parts: Vec<u64> = version

@@ -1027,7 +1027,8 @@ async fn pkgs_k8s_io_1_28_to_1_33_installs_the_rebuilt_revisions() {
     scenario.package_world.rebuilt.insert(KubeVersion::new(1, 33, 11), "2.1".to_owned());
     let env = Env::start(scenario).await;
     let hosts = std::fs::read_to_string(env.path("hosts.yaml")).unwrap();
-    let hosts: String = hosts.lines().filter(|l| !l.contains("pkgs_k8s_io")).map(|l| format!("{l}\n")).collect();
+    let hosts: Vec<&str> = hosts.lines().filter(|l| !l.contains("pkgs_k8s_io")).collect();
+    let hosts = hosts.join("\n") + "\n";
     std::fs::write(env.path("hosts.yaml"), hosts).unwrap();
     let (code, stdout, stderr) = env.run(&apply_args(&env, "1.33", "lag", "1", "state")).await;
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");

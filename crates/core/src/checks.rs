@@ -550,7 +550,7 @@ mod tests {
     #[test]
     fn a_legacy_only_hop_without_a_legacy_mirror_is_a_blocker() {
         let bare = NodeFacts { legacy_mirror: Some(false), ..node("w", "containerd://1.7.0") };
-        let f = checks_for("v1.18.20", "1.20", &[bare.clone()], &[], &[]);
+        let f = checks_for("v1.18.20", "1.20", std::slice::from_ref(&bare), &[], &[]);
         let found = f.iter().find(|f| f.check == "package-source").expect("blocker");
         assert_eq!(found.severity, Severity::Blocker);
         assert_eq!(found.hop_into, Some(m("1.19")));

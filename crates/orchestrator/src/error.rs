@@ -39,10 +39,8 @@ pub enum StepError {
 
     /// The node's repository does not offer the exact version a step installs; nothing
     /// was installed.
-    #[error(
-        "node {node}: the repository {repository} has no {package} {version} (it offers: {offered}); nothing was installed. Point package_sources in the hosts file at a mirror that carries {version}, or choose a version it has with --to"
-    )]
-    VersionNotInRepository { node: String, repository: String, package: String, version: String, offered: String },
+    #[error("{0}")]
+    VersionNotInRepository(Box<MissingVersion>),
 
     /// The action ran (or was skipped) and the node still does not show its result.
     #[error("{action} ran but its postcondition does not hold")]
@@ -59,6 +57,27 @@ pub enum StepError {
     /// A step given to the wrong port (a bug, not an operator's problem).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A version a repository does not offer (see [`StepError::VersionNotInRepository`]).
+#[derive(Debug)]
+pub struct MissingVersion {
+    pub node: String,
+    pub repository: String,
+    pub package: String,
+    pub version: String,
+    /// What it offers, newest first (abridged).
+    pub offered: String,
+}
+
+impl std::fmt::Display for MissingVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { node, repository, package, version, offered } = self;
+        write!(
+            f,
+            "node {node}: the repository {repository} has no {package} {version} (it offers: {offered}); nothing was installed. Point package_sources in the hosts file at a mirror that carries {version}, or choose a version it has with --to"
+        )
+    }
 }
 
 /// What kind of failure stopped a step: what a caller acts on.
@@ -100,7 +119,7 @@ impl StepError {
             )
             | Self::NoPackageManager { .. }
             | Self::NoPackageSource { .. }
-            | Self::VersionNotInRepository { .. } => FailureKind::CommandFailed,
+            | Self::VersionNotInRepository(_) => FailureKind::CommandFailed,
             Self::Postcondition { .. } => FailureKind::Postcondition,
             Self::Gate { .. } => FailureKind::Gate,
             Self::Kube(_) => FailureKind::Cluster,

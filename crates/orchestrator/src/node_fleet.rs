@@ -134,7 +134,7 @@ impl NodeFleet {
         let repository =
             self.repo_source(node, version.minor(), pm).map_or_else(|_| "configured".to_owned(), |r| r.url);
         let shown: Vec<&str> = offered.iter().take(6).map(String::as_str).collect();
-        Err(StepError::VersionNotInRepository {
+        Err(StepError::VersionNotInRepository(Box::new(crate::error::MissingVersion {
             node: node.to_owned(),
             repository,
             package: package.name().to_owned(),
@@ -146,7 +146,7 @@ impl NodeFleet {
             } else {
                 shown.join(", ")
             },
-        })
+        })))
     }
 
     #[must_use]
@@ -406,7 +406,7 @@ mod tests {
         let nodes = ops(Arc::clone(&recorder));
         let err =
             nodes.run(&step(Action::InstallKubeletKubectl { version: KubeVersion::new(1, 29, 5) })).await.unwrap_err();
-        assert!(matches!(err, StepError::VersionNotInRepository { .. }), "{err}");
+        assert!(matches!(err, StepError::VersionNotInRepository(_)), "{err}");
         let text = err.to_string();
         assert!(
             text.contains("v1.29.5") && text.contains("1.29.4-2.1") && text.contains("nothing was installed"),

@@ -77,6 +77,58 @@ fn version(value: &Spanned<String>) -> Result<KubeVersion, SimError> {
     }
 }
 
+/// The scenario's package repositories: `repository`, `legacy_repositories`, `mirror`,
+/// `rebuilt`.
+fn package_world(raw: &RawScenario, scenario: &mut Scenario) -> Result<(), SimError> {
+    if let Some(repository) = &raw.repository {
+        scenario.repository = Some(match repository.value.as_str() {
+            "legacy" => Repository::Legacy,
+            "pkgs.k8s.io" => Repository::PkgsK8sIo,
+            other => {
+                return Err(at(
+                    &repository.referenced,
+                    format!("unknown repository {other:?} (known: legacy, pkgs.k8s.io)"),
+                ));
+            }
+        });
+    }
+    let world = &mut scenario.package_world;
+    if let Some(legacy) = &raw.legacy_repositories {
+        world.legacy_upstream = match legacy.value.as_str() {
+            "gone" => false,
+            "available" => true,
+            other => {
+                return Err(at(
+                    &legacy.referenced,
+                    format!("unknown legacy_repositories {other:?} (known: gone, available)"),
+                ));
+            }
+        };
+    }
+    if let Some(mirror) = &raw.mirror {
+        let host = mirror.value.trim();
+        if host.is_empty() || host.contains(['/', ':', ' ']) {
+            return Err(at(&mirror.referenced, format!("mirror {host:?} is not a host name (or `none`)")));
+        }
+        world.mirror = (host != "none").then(|| host.to_owned());
+    }
+    for (v, revision) in &raw.rebuilt {
+        let parsed = KubeVersion::parse(v)
+            .ok()
+            .filter(|k| k.patch.is_some())
+            .ok_or_else(|| at(&revision.referenced, format!("rebuilt: {v:?} is not a version such as v1.30.14")))?;
+        let numeric = revision.value.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if !numeric || revision.value.split('.').count() != 2 {
+            return Err(at(
+                &revision.referenced,
+                format!("rebuilt: revision {:?} is not a pkgs.k8s.io revision such as \"2.1\"", revision.value),
+            ));
+        }
+        world.rebuilt.insert(parsed, revision.value.clone());
+    }
+    Ok(())
+}
+
 impl Scenario {
     /// Read a scenario file (see [`crate::scenario_file`]).
     pub fn from_file(path: &Path) -> Result<Self, SimError> {
@@ -124,25 +176,13 @@ impl Scenario {
         if let Some(v) = &raw.version {
             scenario = scenario.with_version(version(v)?);
         }
-        if let Some(runtime) = raw.container_runtime {
+        if let Some(runtime) = raw.container_runtime.clone() {
             scenario.container_runtime = runtime;
         }
         if let Some(pm) = &raw.package_manager {
             scenario.package_manager = PackageManager::parse(&pm.value).ok_or_else(|| {
                 at(&pm.referenced, format!("unknown package manager {:?} (known: apt, yum, dnf, dnf5)", pm.value))
             })?;
-        }
-        if let Some(repository) = &raw.repository {
-            scenario.repository = Some(match repository.value.as_str() {
-                "legacy" => Repository::Legacy,
-                "pkgs.k8s.io" => Repository::PkgsK8sIo,
-                other => {
-                    return Err(at(
-                        &repository.referenced,
-                        format!("unknown repository {other:?} (known: legacy, pkgs.k8s.io)"),
-                    ));
-                }
-            });
         }
         if let Some(cgroup) = &raw.cgroup {
             scenario.cgroup_v1 = match cgroup.value.as_str() {
@@ -151,39 +191,7 @@ impl Scenario {
                 other => return Err(at(&cgroup.referenced, format!("unknown cgroup {other:?} (known: v1, v2)"))),
             };
         }
-        if let Some(legacy) = &raw.legacy_repositories {
-            scenario.package_world.legacy_upstream = match legacy.value.as_str() {
-                "gone" => false,
-                "available" => true,
-                other => {
-                    return Err(at(
-                        &legacy.referenced,
-                        format!("unknown legacy_repositories {other:?} (known: gone, available)"),
-                    ));
-                }
-            };
-        }
-        if let Some(mirror) = &raw.mirror {
-            let host = mirror.value.trim();
-            if host.is_empty() || host.contains(['/', ':', ' ']) {
-                return Err(at(&mirror.referenced, format!("mirror {host:?} is not a host name (or `none`)")));
-            }
-            scenario.package_world.mirror = (host != "none").then(|| host.to_owned());
-        }
-        for (v, revision) in &raw.rebuilt {
-            let parsed = KubeVersion::parse(v)
-                .ok()
-                .filter(|k| k.patch.is_some())
-                .ok_or_else(|| at(&revision.referenced, format!("rebuilt: {v:?} is not a version such as v1.30.14")))?;
-            let numeric = revision.value.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-            if !numeric || revision.value.split('.').count() != 2 {
-                return Err(at(
-                    &revision.referenced,
-                    format!("rebuilt: revision {:?} is not a pkgs.k8s.io revision such as \"2.1\"", revision.value),
-                ));
-            }
-            scenario.package_world.rebuilt.insert(parsed, revision.value.clone());
-        }
+        package_world(&raw, &mut scenario)?;
         let names = scenario.node_names();
         for (node, v) in &raw.node_versions {
             if !names.contains(node) {

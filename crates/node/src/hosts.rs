@@ -461,3 +461,32 @@ mod tests {
         assert!(e.to_string().starts_with("/etc/kubeladder/hosts.yaml:1:"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod package_source_tests {
+    use super::*;
+
+    #[test]
+    fn package_sources_merge_per_host_and_bad_ones_are_refused_at_their_line() {
+        let text = "defaults:\n  package_sources:\n    legacy: {apt: https://mirrors.aliyun.com/kubernetes/apt/}\nhosts:\n  - node: cp-1\n    address: 10.0.0.1\n    package_sources:\n      pkgs_k8s_io: https://mirror.example/kubernetes-new/core/stable/\n";
+        let hosts = Hosts::parse("hosts.yaml", text).unwrap();
+        let cp = hosts.resolve("cp-1", None).unwrap();
+        assert_eq!(
+            cp.package_sources.legacy.as_ref().and_then(|l| l.apt.as_deref()),
+            Some("https://mirrors.aliyun.com/kubernetes/apt/")
+        );
+        assert_eq!(
+            cp.package_sources.pkgs_k8s_io.as_deref(),
+            Some("https://mirror.example/kubernetes-new/core/stable/")
+        );
+        let other = hosts.resolve("worker-1", Some("10.0.0.2")).unwrap();
+        assert!(other.package_sources.pkgs_k8s_io.is_none() && other.package_sources.legacy.is_some());
+
+        let bad = "hosts:\n  - node: cp-1\n    address: 10.0.0.1\n    package_sources:\n      legacy: {yum: https://m/yum/}\n";
+        let e = Hosts::parse("hosts.yaml", bad).unwrap_err().to_string();
+        assert!(e.contains("hosts.yaml:5") && e.contains("yum_key"), "{e}");
+        let unknown = "defaults:\n  package_sources:\n    legacy: {deb: https://m/}\n";
+        let e = Hosts::parse("hosts.yaml", unknown).unwrap_err().to_string();
+        assert!(e.contains("deb"), "{e}");
+    }
+}

@@ -982,3 +982,82 @@ async fn abort_uncordons_only_what_the_run_cordoned() {
     assert_eq!(status["paused"], "aborted by the operator", "{status}");
     assert_eq!(status["cordoned_by_this_run"], json!([]), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_legacy_mirror_the_hops_before_1_24_are_a_blocker_and_nothing_changes() {
+    let mut scenario = Scenario::small();
+    scenario.package_world.mirror = None;
+    let env = Env::start(scenario).await;
+    let hosts = std::fs::read_to_string(env.path("hosts.yaml")).unwrap();
+    assert!(!hosts.contains("package_sources"), "{hosts}");
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("refusing to start") && stderr.contains("no configured package source"), "{stderr}");
+    assert!(!env.path("state").join("header.json").exists(), "a journal was written");
+    for node in env.sim.store().list("nodes", None) {
+        assert!(!cordoned(&node), "{} was cordoned", str_at(&node, "/metadata/name"));
+        assert_eq!(str_at(&node, "/status/nodeInfo/kubeletVersion"), "v1.18.20");
+    }
+    for node in ["cp-1", "worker-1"] {
+        let sources = env.sim.host_file(node, "/etc/apt/sources.list.d/kubernetes.list").unwrap();
+        assert!(sources.contains("https://apt.kubernetes.io/"), "{node} sources changed: {sources}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_mirror_1_18_to_1_19_installs_from_the_legacy_layout() {
+    let env = Env::start(Scenario::small()).await;
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
+    let mirror = kubeladder_sim::host::DEFAULT_MIRROR;
+    for node in ["cp-1", "worker-1"] {
+        let sources = env.sim.host_file(node, "/etc/apt/sources.list.d/kubernetes.list").unwrap();
+        assert!(sources.contains(&format!("https://{mirror}/kubernetes/apt/ kubernetes-xenial main")), "{sources}");
+        let state = env.sim.host_state(node).unwrap();
+        assert_eq!(state.package("kubeadm").unwrap().version.as_deref(), Some("1.19.16-00"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pkgs_k8s_io_1_28_to_1_33_installs_the_rebuilt_revisions() {
+    // From pkgs.k8s.io itself (no pkgs.k8s.io mirror); 1.31.14 and 1.33.11 exist only at -2.1.
+    let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 28, 15));
+    scenario.package_world.rebuilt.insert(KubeVersion::new(1, 31, 14), "2.1".to_owned());
+    scenario.package_world.rebuilt.insert(KubeVersion::new(1, 33, 11), "2.1".to_owned());
+    let env = Env::start(scenario).await;
+    let hosts = std::fs::read_to_string(env.path("hosts.yaml")).unwrap();
+    let hosts: Vec<&str> = hosts.lines().filter(|l| !l.contains("pkgs_k8s_io")).collect();
+    let hosts = hosts.join("\n") + "\n";
+    std::fs::write(env.path("hosts.yaml"), hosts).unwrap();
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.33", "lag", "1", "state")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_converged(&env, KubeVersion::new(1, 33, 11), &BTreeSet::new());
+    for node in ["cp-1", "worker-1"] {
+        let state = env.sim.host_state(node).unwrap();
+        for package in ["kubeadm", "kubelet", "kubectl"] {
+            assert_eq!(state.package(package).unwrap().version.as_deref(), Some("1.33.11-2.1"), "{node} {package}");
+        }
+        let sources = env.sim.host_file(node, "/etc/apt/sources.list.d/kubernetes.list").unwrap();
+        assert!(sources.contains("https://pkgs.k8s.io/core:/stable:/v1.33/deb/"), "{sources}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_without_the_version_fails_the_install_before_anything_is_installed() {
+    // The hosts file points the legacy layout at a host that does not resolve: apt-get
+    // update only warns, and the repository offers nothing when the install asks.
+    let env = Env::start(Scenario::small()).await;
+    let hosts = std::fs::read_to_string(env.path("hosts.yaml")).unwrap();
+    let hosts = hosts.replace(
+        &format!("apt: https://{}/kubernetes/apt/", kubeladder_sim::host::DEFAULT_MIRROR),
+        "apt: https://mirror.invalid/kubernetes/apt/",
+    );
+    std::fs::write(env.path("hosts.yaml"), hosts).unwrap();
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_ne!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let all = format!("{stdout}\n{stderr}");
+    assert!(all.contains("has no kubeadm v1.19.16") && all.contains("nothing was installed"), "{all}");
+    let state = env.sim.host_state("cp-1").unwrap();
+    assert_eq!(state.package("kubeadm").unwrap().version.as_deref(), Some("1.18.20-00"));
+}

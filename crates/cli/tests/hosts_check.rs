@@ -105,7 +105,9 @@ async fn every_node_of_a_simulated_cluster_through_its_hosts_file() {
         assert_eq!(package(h, "kubeadm")["version"], "1.18.20-00", "{h}");
         assert_eq!(package(h, "kubelet")["held"], true, "{h}");
         assert_eq!(r["next_minor"], "1.19", "{h}");
-        assert_eq!(r["next_minor_available"][0], "1.19.16-00", "{h}");
+        // The node still points at apt.kubernetes.io, gone since 2024-03-04: nothing on offer
+        // there (kubeladder installs 1.19 from the hosts file's mirror instead).
+        assert_eq!(r["next_minor_available"].as_array().map(Vec::len), Some(0), "{h}");
     }
 
     // The same as a table; and the file's hosts alone, without asking the cluster.
@@ -114,7 +116,7 @@ async fn every_node_of_a_simulated_cluster_through_its_hosts_file() {
     let header = table.lines().next().unwrap();
     assert!(header.starts_with("NODE") && header.contains("NEXT MINOR AVAILABLE"), "{table}");
     let cp = table.lines().find(|l| l.starts_with("cp-1 ")).unwrap();
-    assert!(cp.contains(" yes ") && cp.contains("1.18.20-00 (held)") && cp.contains("1.19: 1.19.16-00 (+"), "{table}");
+    assert!(cp.contains(" yes ") && cp.contains("1.18.20-00 (held)") && cp.contains("1.19: none"), "{table}");
     let port = sim_defaults(&sim.hosts).lines().find_map(|l| l.trim().strip_prefix("sim_url: ")).unwrap().to_owned();
     insta::assert_snapshot!("hosts_check_small_sim_table", table.replace(&port, "https://127.0.0.1:PORT"));
     let (code, stdout, stderr) = kubeladder(&["hosts", "check", "--hosts", hosts, "-o", "json"]).await;

@@ -46,6 +46,9 @@ pub struct NodeFacts {
     pub repository: Option<Repository>,
     /// etcd image tag on control-plane nodes (`3.5.16-0`); `None` for external etcd.
     pub etcd: Option<String>,
+    /// Whether the hosts file gives the node a mirror of the legacy repository layout
+    /// for its package format; `None` when not known (no hosts file).
+    pub legacy_mirror: Option<bool>,
 }
 
 /// A PodDisruptionBudget as the checks need it.
@@ -93,6 +96,15 @@ fn crosses(path: &UpgradePath, minor: Minor) -> bool {
 /// then does a host's cgroup version decide a blocker (and is worth asking the host for).
 pub fn needs_cgroup_v2(path: &UpgradePath) -> bool {
     crosses(path, m("1.35"))
+}
+
+/// The first hop of `path` into a minor only the legacy repositories carried (gone since
+/// 2024-03-04): its packages can come from a legacy-layout mirror only.
+pub fn legacy_only_minor(data: &ReleaseData, path: &UpgradePath) -> Option<Minor> {
+    path.hops
+        .iter()
+        .map(|hop| hop.to.minor())
+        .find(|minor| data.get(*minor).is_some_and(|r| !r.repositories.contains(&Repository::PkgsK8sIo)))
 }
 
 /// Minimum version parts, compared numerically: `1.5.9` < `1.6`.
@@ -216,6 +228,27 @@ fn hosts(input: &CheckInput<'_>, out: &mut Vec<Finding>) {
                 ),
                 fix: "kubeladder switches it to pkgs.k8s.io for each minor; make sure the node can reach pkgs.k8s.io"
                     .to_owned(),
+            });
+        }
+        // The legacy repositories were removed on 2024-03-04
+        // (https://kubernetes.io/blog/2023/08/31/legacy-package-repository-deprecation/):
+        // a hop into a minor pkgs.k8s.io does not carry needs a legacy mirror.
+        if node.legacy_mirror == Some(false)
+            && let Some(minor) =
+                path.hops.iter().map(|hop| hop.to.minor()).find(|minor| {
+                    input.data.get(*minor).is_some_and(|r| !r.repositories.contains(&Repository::PkgsK8sIo))
+                })
+        {
+            out.push(Finding {
+                check: "package-source",
+                severity: Severity::Blocker,
+                hop_into: Some(minor),
+                subject: node.name.clone(),
+                message: format!(
+                    "no configured package source serves Kubernetes {minor} to {}: its packages were published only in the legacy apt/yum.kubernetes.io repositories, removed on 2024-03-04",
+                    node.name
+                ),
+                fix: "set package_sources.legacy (apt, or yum and yum_key) in the hosts file's defaults or for the node, e.g. https://mirrors.aliyun.com/kubernetes/apt/".to_owned(),
             });
         }
         // kubeadm upgrades stacked etcd on every hop, so what runs before the 1.34 hop is
@@ -512,6 +545,21 @@ mod tests {
             ids(&f).into_iter().filter(|(c, _)| c.starts_with("budget")).collect::<Vec<_>>(),
             [("budget-blocks", Severity::Blocker), ("budget-single-node", Severity::Warning)]
         );
+    }
+
+    #[test]
+    fn a_legacy_only_hop_without_a_legacy_mirror_is_a_blocker() {
+        let bare = NodeFacts { legacy_mirror: Some(false), ..node("w", "containerd://1.7.0") };
+        let f = checks_for("v1.18.20", "1.20", std::slice::from_ref(&bare), &[], &[]);
+        let found = f.iter().find(|f| f.check == "package-source").expect("blocker");
+        assert_eq!(found.severity, Severity::Blocker);
+        assert_eq!(found.hop_into, Some(m("1.19")));
+        let mirrored = NodeFacts { legacy_mirror: Some(true), ..bare.clone() };
+        assert!(!checks_for("v1.18.20", "1.20", &[mirrored], &[], &[]).iter().any(|f| f.check == "package-source"));
+        let unknown = NodeFacts { legacy_mirror: None, ..bare.clone() };
+        assert!(!checks_for("v1.18.20", "1.20", &[unknown], &[], &[]).iter().any(|f| f.check == "package-source"));
+        // pkgs.k8s.io carries 1.24 and later: no mirror needed.
+        assert!(!checks_for("v1.28.15", "1.30", &[bare], &[], &[]).iter().any(|f| f.check == "package-source"));
     }
 
     #[test]

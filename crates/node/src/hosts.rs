@@ -18,6 +18,9 @@
 //!     address: 10.0.0.1
 //!     port: 2222
 //!     package_manager: apt  # apt | yum | dnf | dnf5 (detected when absent)
+//!     package_sources:      # also in defaults; see crate::sources
+//!       legacy: {apt: https://mirrors.aliyun.com/kubernetes/apt/}
+//!       pkgs_k8s_io: https://mirrors.aliyun.com/kubernetes-new/core/stable/
 //! ```
 //!
 //! Nodes missing from `hosts` are reached at their `InternalIP` with the defaults.
@@ -32,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::{MessageFormatter as _, Spanned};
 
 use crate::error::NodeError;
+use crate::sources::PackageSources;
 
 /// How kubeladder reaches a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -61,6 +65,7 @@ struct Settings {
     sim_url: Option<Spanned<String>>,
     sim_token: Option<String>,
     sim_ca_file: Option<PathBuf>,
+    package_sources: Option<Spanned<PackageSources>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +84,7 @@ struct HostEntry {
     sim_url: Option<Spanned<String>>,
     sim_token: Option<String>,
     sim_ca_file: Option<PathBuf>,
+    package_sources: Option<Spanned<PackageSources>>,
 }
 
 impl HostEntry {
@@ -95,6 +101,7 @@ impl HostEntry {
             sim_url: self.sim_url.clone(),
             sim_token: self.sim_token.clone(),
             sim_ca_file: self.sim_ca_file.clone(),
+            package_sources: self.package_sources.clone(),
         }
     }
 }
@@ -153,6 +160,8 @@ pub struct Host {
     pub package_manager: Option<PackageManager>,
     /// The simulator's endpoint (transport `sim` only).
     pub sim: Option<SimTarget>,
+    /// Where its Kubernetes packages come from (the host's over the defaults').
+    pub package_sources: PackageSources,
 }
 
 impl Host {
@@ -267,6 +276,11 @@ impl Hosts {
             jump_host: own.jump_host.or_else(|| d.jump_host.clone()),
             package_manager: own.package_manager.or(d.package_manager),
             sim,
+            package_sources: own
+                .package_sources
+                .map(|s| s.value)
+                .unwrap_or_default()
+                .over(&d.package_sources.as_ref().map(|s| s.value.clone()).unwrap_or_default()),
         })
     }
 }
@@ -276,6 +290,11 @@ fn check_sim_url(
     settings: &Settings,
     at_error: &impl Fn(&serde_saphyr::Location, String) -> NodeError,
 ) -> Result<(), NodeError> {
+    if let Some(sources) = &settings.package_sources
+        && let Some(problem) = sources.value.problem()
+    {
+        return Err(at_error(&sources.referenced, problem));
+    }
     match &settings.sim_url {
         Some(url) => parse_sim_url(&url.value)
             .map(|_| ())
@@ -440,5 +459,34 @@ mod tests {
     fn error_display_names_file_line_and_column() {
         let e = Hosts::parse("/etc/kubeladder/hosts.yaml", "bogus: 1\n").unwrap_err();
         assert!(e.to_string().starts_with("/etc/kubeladder/hosts.yaml:1:"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod package_source_tests {
+    use super::*;
+
+    #[test]
+    fn package_sources_merge_per_host_and_bad_ones_are_refused_at_their_line() {
+        let text = "defaults:\n  package_sources:\n    legacy: {apt: https://mirrors.aliyun.com/kubernetes/apt/}\nhosts:\n  - node: cp-1\n    address: 10.0.0.1\n    package_sources:\n      pkgs_k8s_io: https://mirror.example/kubernetes-new/core/stable/\n";
+        let hosts = Hosts::parse("hosts.yaml", text).unwrap();
+        let cp = hosts.resolve("cp-1", None).unwrap();
+        assert_eq!(
+            cp.package_sources.legacy.as_ref().and_then(|l| l.apt.as_deref()),
+            Some("https://mirrors.aliyun.com/kubernetes/apt/")
+        );
+        assert_eq!(
+            cp.package_sources.pkgs_k8s_io.as_deref(),
+            Some("https://mirror.example/kubernetes-new/core/stable/")
+        );
+        let other = hosts.resolve("worker-1", Some("10.0.0.2")).unwrap();
+        assert!(other.package_sources.pkgs_k8s_io.is_none() && other.package_sources.legacy.is_some());
+
+        let bad = "hosts:\n  - node: cp-1\n    address: 10.0.0.1\n    package_sources:\n      legacy: {yum: https://m/yum/}\n";
+        let e = Hosts::parse("hosts.yaml", bad).unwrap_err().to_string();
+        assert!(e.contains("hosts.yaml:5") && e.contains("yum_key"), "{e}");
+        let unknown = "defaults:\n  package_sources:\n    legacy: {deb: https://m/}\n";
+        let e = Hosts::parse("hosts.yaml", unknown).unwrap_err().to_string();
+        assert!(e.contains("deb"), "{e}");
     }
 }

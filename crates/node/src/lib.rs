@@ -26,6 +26,7 @@ pub mod ops;
 pub mod output;
 pub mod probe;
 pub mod recovery;
+pub mod sources;
 
 pub use error::NodeError;
 pub use exec::{Executor, LineSink, LocalExecutor, SimExecutor, SshExecutor, SshOptions, executor_for};

@@ -30,6 +30,18 @@ pub enum StepError {
     #[error("node {node} has none of apt-get, dnf5, dnf, yum on PATH; set package_manager for it in the hosts file")]
     NoPackageManager { node: String },
 
+    /// No configured package source serves the minor (a legacy-only minor without a
+    /// legacy mirror in the hosts file).
+    #[error(
+        "node {node}: Kubernetes {minor} packages were published only in the legacy repositories (apt.kubernetes.io, packages.cloud.google.com), removed on 2024-03-04; set package_sources.legacy ({key}) for {node} or in defaults in the hosts file, e.g. https://mirrors.aliyun.com/kubernetes/apt/"
+    )]
+    NoPackageSource { node: String, minor: kubeladder_core::Minor, key: &'static str },
+
+    /// The node's repository does not offer the exact version a step installs; nothing
+    /// was installed.
+    #[error("{0}")]
+    VersionNotInRepository(Box<MissingVersion>),
+
     /// The action ran (or was skipped) and the node still does not show its result.
     #[error("{action} ran but its postcondition does not hold")]
     Postcondition { action: String },
@@ -45,6 +57,27 @@ pub enum StepError {
     /// A step given to the wrong port (a bug, not an operator's problem).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A version a repository does not offer (see [`StepError::VersionNotInRepository`]).
+#[derive(Debug)]
+pub struct MissingVersion {
+    pub node: String,
+    pub repository: String,
+    pub package: String,
+    pub version: String,
+    /// What it offers, newest first (abridged).
+    pub offered: String,
+}
+
+impl std::fmt::Display for MissingVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { node, repository, package, version, offered } = self;
+        write!(
+            f,
+            "node {node}: the repository {repository} has no {package} {version} (it offers: {offered}); nothing was installed. Point package_sources in the hosts file at a mirror that carries {version}, or choose a version it has with --to"
+        )
+    }
 }
 
 /// What kind of failure stopped a step: what a caller acts on.
@@ -84,7 +117,9 @@ impl StepError {
                 | NodeError::Spawn { .. }
                 | NodeError::Downgrade { .. },
             )
-            | Self::NoPackageManager { .. } => FailureKind::CommandFailed,
+            | Self::NoPackageManager { .. }
+            | Self::NoPackageSource { .. }
+            | Self::VersionNotInRepository(_) => FailureKind::CommandFailed,
             Self::Postcondition { .. } => FailureKind::Postcondition,
             Self::Gate { .. } => FailureKind::Gate,
             Self::Kube(_) => FailureKind::Cluster,

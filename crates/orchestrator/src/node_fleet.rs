@@ -3,8 +3,12 @@
 //! check, so a rerun skips finished work and a half-done step is done again.
 //!
 //! Which repository a minor is installed from: pkgs.k8s.io when it publishes the minor
-//! (1.24 and later), the legacy repository otherwise. Package versions follow the
-//! repository's style (`1.19.16-00`, `1.29.4-1.1`, ...).
+//! (1.24 and later, or the node's pkgs.k8s.io mirror), the node's legacy mirror otherwise
+//! (the legacy repositories were removed on 2024-03-04; see `kubeladder_node::sources`).
+//! The exact package version comes from the repository itself, the way the upstream docs
+//! pick it (`apt-cache madison kubeadm`, `yum list --showduplicates kubeadm`): the newest
+//! revision of the hop's exact Kubernetes version (`1.28.14-2.1` where no `-1.1` exists).
+//! A repository without that version fails the step before anything is installed.
 //!
 //! Actions without a check of their own (`kubeadm upgrade plan`, `kubeadm upgrade node` on
 //! a worker, the kubelet restart) are idempotent: within a process they count as done once
@@ -21,6 +25,7 @@ use kubeladder_core::release::ReleaseData;
 use kubeladder_core::{KubeVersion, Minor};
 use kubeladder_node::exec::{self, OpOutcome};
 use kubeladder_node::ops::{self, RepoSource};
+use kubeladder_node::sources::PackageSources;
 use kubeladder_node::{Executor, NodeOp};
 
 use crate::error::{OrchestratorError, StepError};
@@ -54,6 +59,8 @@ pub struct NodeFleet {
     package_managers: Mutex<BTreeMap<String, PackageManager>>,
     /// Check-less steps that ran in this process.
     ran: Mutex<BTreeSet<String>>,
+    /// Each node's package sources (from the hosts file; pkgs.k8s.io only when absent).
+    sources: BTreeMap<String, PackageSources>,
 }
 
 impl std::fmt::Debug for NodeFleet {
@@ -79,7 +86,67 @@ impl NodeFleet {
             timeouts: CommandTimeouts::default(),
             package_managers: Mutex::new(package_managers),
             ran: Mutex::new(BTreeSet::new()),
+            sources: BTreeMap::new(),
         }
+    }
+
+    /// Each node's package sources from the hosts file.
+    #[must_use]
+    pub fn with_package_sources(mut self, sources: BTreeMap<String, PackageSources>) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// The repository `node` installs `minor` from, or why none can serve it.
+    fn repo_source(&self, node: &str, minor: Minor, pm: PackageManager) -> Result<RepoSource, StepError> {
+        let sources = self.sources.get(node).cloned().unwrap_or_default();
+        sources.repository(minor, self.repository(minor), pm.format()).ok_or_else(|| StepError::NoPackageSource {
+            node: node.to_owned(),
+            minor,
+            key: if pm == PackageManager::Apt { "apt" } else { "yum and yum_key" },
+        })
+    }
+
+    /// The exact package version the node's repository offers for `version`: the newest
+    /// revision of that upstream version (`apt-cache madison`, `dnf list --showduplicates`).
+    /// apt's index may predate the repository switch (a resumed run whose sources file was
+    /// already written): when it lacks the version, refresh once and ask again.
+    async fn resolve(
+        &self,
+        node: &str,
+        package: KubePackage,
+        version: &KubeVersion,
+        pm: PackageManager,
+    ) -> Result<String, StepError> {
+        let exec = self.executor(node)?;
+        let ask = NodeOp::AvailableVersions { package };
+        let exact = |text: &String| RepoStyle::parse_package(pm.format(), text).is_ok_and(|(v, _)| v == *version);
+        let mut offered =
+            ops::parse_available(pm, package, &exec::query(exec, &ask, pm, self.timeouts.package).await?)?;
+        if !offered.iter().any(exact) && pm == PackageManager::Apt {
+            let update = ["apt-get".to_owned(), "update".to_owned(), "-q".to_owned()];
+            exec.run(&update, self.timeouts.package).await?;
+            offered = ops::parse_available(pm, package, &exec::query(exec, &ask, pm, self.timeouts.package).await?)?;
+        }
+        if let Some(found) = offered.iter().find(|t| exact(t)) {
+            return Ok(found.clone());
+        }
+        let repository =
+            self.repo_source(node, version.minor(), pm).map_or_else(|_| "configured".to_owned(), |r| r.url);
+        let shown: Vec<&str> = offered.iter().take(6).map(String::as_str).collect();
+        Err(StepError::VersionNotInRepository(Box::new(crate::error::MissingVersion {
+            node: node.to_owned(),
+            repository,
+            package: package.name().to_owned(),
+            version: version.to_string(),
+            offered: if shown.is_empty() {
+                "nothing".to_owned()
+            } else if offered.len() > shown.len() {
+                format!("{}, ... ({} in all)", shown.join(", "), offered.len())
+            } else {
+                shown.join(", ")
+            },
+        })))
     }
 
     #[must_use]
@@ -153,6 +220,15 @@ impl NodeFleet {
         Ok(NodeOp::install(packages, version, style)?)
     }
 
+    /// The packages and version an install step puts on its node.
+    fn install_target(action: &Action) -> Option<(&'static [KubePackage], &KubeVersion)> {
+        match action {
+            Action::InstallKubeadm { version } => Some((&[KubePackage::Kubeadm], version)),
+            Action::InstallKubeletKubectl { version } => Some((&[KubePackage::Kubelet, KubePackage::Kubectl], version)),
+            _ => None,
+        }
+    }
+
     fn snapshot_path(&self, step: &Step) -> String {
         let name: String =
             step.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
@@ -166,7 +242,7 @@ impl NodeFleet {
         Ok(match &step.action {
             Action::EtcdSnapshot => (NodeOp::etcd_snapshot(self.snapshot_path(step)), t.other),
             Action::ConfigureRepository { minor } => {
-                let source = RepoSource::upstream(*minor, self.repository(*minor), pm.format());
+                let source = self.repo_source(&step.node, *minor, pm)?;
                 (NodeOp::ConfigureRepository { source }, t.package)
             }
             Action::InstallKubeadm { version } => (self.install_op(&[KubePackage::Kubeadm], version, pm)?, t.package),
@@ -192,6 +268,22 @@ impl NodeFleet {
 impl NodePort for NodeFleet {
     async fn check(&self, step: &Step) -> Result<bool, StepError> {
         let pm = self.package_manager(&step.node).await?;
+        // An install is done when every package is installed at the step's Kubernetes
+        // version (whatever revision the repository had) and, on apt, held.
+        if let Some((packages, version)) = Self::install_target(&step.action) {
+            let exec = self.executor(&step.node)?;
+            let output = exec::query(exec, &NodeOp::QueryPackages, pm, self.timeouts.package).await?;
+            let state = ops::parse_packages(pm, &output)?;
+            return Ok(packages.iter().all(|p| {
+                state.iter().any(|s| {
+                    s.package == *p
+                        && s.version
+                            .as_deref()
+                            .is_some_and(|v| RepoStyle::parse_package(pm.format(), v).is_ok_and(|(k, _)| k == *version))
+                        && (pm != PackageManager::Apt || s.held)
+                })
+            }));
+        }
         let (op, timeout) = self.op_for(step, pm)?;
         let Some(check) = op.check(pm) else { return Ok(self.ran(step)) };
         let output = self.executor(&step.node)?.run(&check, timeout).await?;
@@ -201,7 +293,12 @@ impl NodePort for NodeFleet {
     async fn run(&self, step: &Step) -> Result<(), StepError> {
         let pm = self.package_manager(&step.node).await?;
         let exec = self.executor(&step.node)?;
-        let (op, timeout) = self.op_for(step, pm)?;
+        let (mut op, timeout) = self.op_for(step, pm)?;
+        if let Some((packages, version)) = Self::install_target(&step.action)
+            && let NodeOp::InstallPackages { version: exact, .. } = &mut op
+        {
+            *exact = self.resolve(&step.node, packages[0], version, pm).await?;
+        }
         match exec::run_op(exec, &op, pm, timeout).await? {
             OpOutcome::AlreadyDone | OpOutcome::Done(_) => {}
         }
@@ -236,11 +333,29 @@ mod tests {
             _timeout: Duration,
         ) -> BoxFuture<'a, Result<CommandOutput, kubeladder_node::NodeError>> {
             self.seen.lock().unwrap().push(argv.to_vec());
-            let stdout = if argv.iter().any(|a| a == "kubeladder-detect") { "/usr/bin/apt-get\n" } else { "" };
+            let stdout = if argv.iter().any(|a| a == "kubeladder-detect") {
+                "/usr/bin/apt-get\n"
+            } else if argv.iter().any(|a| a == "madison") {
+                // What a mirror offers: 1.19.16 at -00, 1.29.4 rebuilt at -2.1 (and the old -1.1).
+                "   kubeadm | 1.19.16-00 | https://m/kubernetes/apt kubernetes-xenial/main amd64 Packages\n   kubelet | 1.29.4-2.1 | https://m/v1.29/deb  Packages\n   kubelet | 1.29.4-1.1 | https://m/v1.29/deb  Packages\n   kubelet | 1.29.3-1.1 | https://m/v1.29/deb  Packages\n"
+            } else {
+                ""
+            };
             Box::pin(
                 async move { Ok(CommandOutput { exit_code: 0, stdout: stdout.to_owned(), stderr: String::new() }) },
             )
         }
+    }
+
+    fn mirrored() -> BTreeMap<String, PackageSources> {
+        let sources = PackageSources {
+            legacy: Some(kubeladder_node::sources::LegacyMirror {
+                apt: Some("https://mirrors.aliyun.com/kubernetes/apt/".to_owned()),
+                ..Default::default()
+            }),
+            pkgs_k8s_io: None,
+        };
+        [("cp-1".to_owned(), sources)].into()
     }
 
     fn ops(recorder: Arc<Recorder>) -> NodeFleet {
@@ -271,27 +386,55 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn installs_from_the_repository_that_publishes_the_minor() {
+    async fn installs_the_newest_revision_the_repository_offers() {
         let recorder = Arc::new(Recorder::default());
         let nodes = ops(Arc::clone(&recorder));
         nodes.run(&step(Action::InstallKubeadm { version: KubeVersion::new(1, 19, 16) })).await.unwrap();
         nodes.run(&step(Action::InstallKubeletKubectl { version: KubeVersion::new(1, 29, 4) })).await.unwrap();
         let seen = joined(&recorder);
+        assert!(seen.iter().any(|c| c == "apt-cache madison kubeadm"), "{seen:#?}");
         assert!(seen.iter().any(|c| c.contains("apt-get install") && c.ends_with("kubeadm=1.19.16-00")), "{seen:#?}");
         assert!(
-            seen.iter().any(|c| c.contains("apt-get install") && c.ends_with("kubelet=1.29.4-1.1 kubectl=1.29.4-1.1")),
+            seen.iter().any(|c| c.contains("apt-get install") && c.ends_with("kubelet=1.29.4-2.1 kubectl=1.29.4-2.1")),
             "{seen:#?}"
         );
     }
 
     #[tokio::test]
-    async fn configures_legacy_before_1_24_and_pkgs_k8s_io_after() {
+    async fn a_version_the_repository_lacks_fails_before_installing() {
         let recorder = Arc::new(Recorder::default());
         let nodes = ops(Arc::clone(&recorder));
+        let err =
+            nodes.run(&step(Action::InstallKubeletKubectl { version: KubeVersion::new(1, 29, 5) })).await.unwrap_err();
+        assert!(matches!(err, StepError::VersionNotInRepository(_)), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("v1.29.5") && text.contains("1.29.4-2.1") && text.contains("nothing was installed"),
+            "{text}"
+        );
+        let seen = joined(&recorder);
+        assert!(!seen.iter().any(|c| c.contains("apt-get install")), "{seen:#?}");
+        // apt's index may predate the switch: it refreshed once before giving up.
+        assert!(seen.iter().any(|c| c == "apt-get update -q"), "{seen:#?}");
+    }
+
+    #[tokio::test]
+    async fn legacy_minors_come_from_the_legacy_mirror_and_later_ones_from_pkgs_k8s_io() {
+        let recorder = Arc::new(Recorder::default());
+        let nodes = ops(Arc::clone(&recorder));
+        let err = nodes.run(&step(Action::ConfigureRepository { minor: Minor::new(1, 22) })).await.unwrap_err();
+        assert!(matches!(err, StepError::NoPackageSource { .. }), "{err}");
+        assert!(err.to_string().contains("package_sources.legacy"), "{err}");
+        assert!(joined(&recorder).is_empty() || !joined(&recorder).iter().any(|c| c.contains("kubernetes.list")));
+        let nodes = ops(Arc::clone(&recorder)).with_package_sources(mirrored());
         nodes.run(&step(Action::ConfigureRepository { minor: Minor::new(1, 22) })).await.unwrap();
         nodes.run(&step(Action::ConfigureRepository { minor: Minor::new(1, 30) })).await.unwrap();
         let seen = joined(&recorder);
-        assert!(seen.iter().any(|c| c.contains("apt.kubernetes.io")), "{seen:#?}");
+        assert!(!seen.iter().any(|c| c.contains("apt.kubernetes.io")), "{seen:#?}");
+        assert!(
+            seen.iter().any(|c| c.contains("https://mirrors.aliyun.com/kubernetes/apt/ kubernetes-xenial main")),
+            "{seen:#?}"
+        );
         assert!(seen.iter().any(|c| c.contains("pkgs.k8s.io/core:/stable:/v1.30/deb/")), "{seen:#?}");
     }
 

@@ -122,6 +122,8 @@ pub struct HostFacts {
     pub repositories: BTreeMap<String, kubeladder_core::package::Repository>,
     /// Nodes known to run the cgroup v1 hierarchy (`true`) or v2 (`false`).
     pub cgroup_v1: BTreeMap<String, bool>,
+    /// Whether the hosts file gives each node a legacy-layout mirror for its package format.
+    pub legacy_mirrors: BTreeMap<String, bool>,
 }
 
 pub fn build(i: &Inputs<'_>) -> UpgradePlan {
@@ -262,6 +264,7 @@ fn cluster_findings(
             container_runtime: n.container_runtime.clone(),
             cgroup_v1: i.hosts.cgroup_v1.get(&n.name).copied(),
             repository: i.hosts.repositories.get(&n.name).copied(),
+            legacy_mirror: i.hosts.legacy_mirrors.get(&n.name).copied(),
             etcd: n.control_plane.as_ref().and_then(|c| c.etcd.clone()),
         })
         .collect();

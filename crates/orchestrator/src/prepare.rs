@@ -86,7 +86,9 @@ pub async fn prepare(target: &ClusterTarget, request: &PlanRequest) -> Result<Pr
     let latest = phase_async("read latest release", release_channel::lookup(&request.release_url, series)).await;
     let (hosts, host_findings) = match &request.hosts {
         HostProbe::All(file) => phase_async("read hosts", host_facts(Some(file), &session)).await?,
-        HostProbe::WhenChecksNeed(file) if checks::needs_cgroup_v2(&path) => {
+        HostProbe::WhenChecksNeed(file)
+            if checks::needs_cgroup_v2(&path) || checks::legacy_only_minor(data, &path).is_some() =>
+        {
             // Unreachable nodes are refused by the run's preflight with exit 2.
             (host_facts(file.as_deref(), &session).await?.0, Vec::new())
         }
@@ -133,6 +135,9 @@ async fn host_facts(hosts: Option<&Path>, session: &Session) -> Result<(HostFact
     for (node, probe) in probes {
         match probe {
             Ok(report) => {
+                let format = report.package_manager.format();
+                let mirrored = reach.package_sources.get(&node).is_some_and(|s| s.legacy_url(format).is_some());
+                facts.legacy_mirrors.insert(node.clone(), mirrored);
                 if let Some(c) = report.cgroup {
                     facts.cgroup_v1.insert(node.clone(), c == CgroupVersion::V1);
                 }

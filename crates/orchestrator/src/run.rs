@@ -193,7 +193,8 @@ pub async fn abort(target: &ClusterTarget, state_dir: Option<&Path>) -> Result<A
 async fn reach_fleet(session: &Session, settings: &RunSettings, run_id: &str) -> Result<NodeFleet, OrchestratorError> {
     let data = ReleaseData::embedded()?;
     let reach = Reach::build(settings.hosts.as_deref(), &session.inventory)?;
-    let fleet = NodeFleet::new(reach.executors, session.roles(), reach.package_managers, data, run_id.to_owned());
+    let fleet = NodeFleet::new(reach.executors, session.roles(), reach.package_managers, data, run_id.to_owned())
+        .with_package_sources(reach.package_sources);
     fleet.preflight().await?;
     Ok(fleet)
 }

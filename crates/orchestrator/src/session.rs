@@ -82,6 +82,8 @@ pub fn default_state_dir(cluster_uid: &str) -> Result<PathBuf, OrchestratorError
 pub struct Reach {
     pub executors: BTreeMap<String, Arc<dyn Executor>>,
     pub package_managers: BTreeMap<String, PackageManager>,
+    /// Each node's package sources (hosts file `package_sources`, host over defaults).
+    pub package_sources: BTreeMap<String, kubeladder_node::sources::PackageSources>,
 }
 
 impl Reach {
@@ -105,6 +107,7 @@ impl Reach {
             if let Some(pm) = host.package_manager {
                 reach.package_managers.insert(node.name.clone(), pm);
             }
+            reach.package_sources.insert(node.name.clone(), host.package_sources.clone());
             let exec: Arc<dyn Executor> = Arc::from(kubeladder_node::executor_for(&host, &options, None)?);
             reach.executors.insert(node.name.clone(), exec);
         }

@@ -124,6 +124,7 @@ impl SimCluster {
             }
         });
         Ok(RunningSim {
+            package_world: config.scenario.package_world.clone(),
             url: format!("https://{address}"),
             address,
             ca_pem: certs.ca_pem,
@@ -153,6 +154,8 @@ fn random_token() -> String {
 #[derive(Debug)]
 pub struct RunningSim {
     url: String,
+    /// The package repositories the hosts reach (the hosts file names the mirror).
+    package_world: crate::host::PackageWorld,
     address: SocketAddr,
     ca_pem: String,
     token: String,
@@ -239,6 +242,13 @@ impl RunningSim {
         out.push_str(&format!("  sim_url: {}\n", yaml_string(&self.url)));
         out.push_str(&format!("  sim_token: {}\n", yaml_string(&self.token)));
         out.push_str(&format!("  sim_ca_file: {}\n", yaml_string(&ca_file.display().to_string())));
+        // The scenario's mirror, configured the way an operator of an old cluster does
+        // (the legacy layout for minors before 1.24, the pkgs.k8s.io layout after).
+        if let Some(mirror) = &self.package_world.mirror {
+            out.push_str(&format!(
+                "  package_sources:\n    legacy:\n      apt: https://{mirror}/kubernetes/apt/\n      yum: https://{mirror}/kubernetes/yum/repos/kubernetes-el7-x86_64/\n      yum_key: https://{mirror}/kubernetes/yum/doc/rpm-package-key.gpg\n    pkgs_k8s_io: https://{mirror}/kubernetes-new/core/stable/\n"
+            ));
+        }
         out.push_str("hosts:\n");
         for host in self.hosts() {
             out.push_str(&format!(

@@ -41,6 +41,9 @@ pub struct Scenario {
     pub repository: Option<Repository>,
     /// Every host runs the cgroup v1 hierarchy (default: v2).
     pub cgroup_v1: bool,
+    /// The package repositories the hosts reach (default: today's - legacy gone, a mirror
+    /// of both layouts at [`crate::host::DEFAULT_MIRROR`]).
+    pub package_world: crate::host::PackageWorld,
     /// Nodes at another version than the cluster's (a cluster caught mid-upgrade): their
     /// packages, kubelet, and for control planes their static pods.
     pub node_versions: BTreeMap<String, KubeVersion>,
@@ -64,6 +67,7 @@ impl Scenario {
             package_manager: PackageManager::Apt,
             repository: None,
             cgroup_v1: false,
+            package_world: crate::host::PackageWorld::default(),
             node_versions: BTreeMap::new(),
             objects: Vec::new(),
         }
@@ -391,6 +395,7 @@ pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError
     let (cps, _) = scenario.node_counts();
     let mut control_planes = Vec::new();
     let mut hosts = Builder::default();
+    let world = std::sync::Arc::new(scenario.package_world.clone());
     for (index, name) in scenario.node_names().into_iter().enumerate() {
         let control_plane = index < cps;
         let node_version = scenario.node_versions.get(&name).copied().unwrap_or(version);
@@ -411,6 +416,7 @@ pub fn build(inner: &mut StoreInner, scenario: &Scenario) -> Result<(), SimError
             package_manager: scenario.package_manager,
             repository: scenario.repository,
             cgroup_v1: scenario.cgroup_v1,
+            world: std::sync::Arc::clone(&world),
         };
         let host = hosts.host(&spec, created_at);
         inner.hosts.insert(name.clone(), host);

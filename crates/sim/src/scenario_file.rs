@@ -9,6 +9,11 @@
 //! package_manager: apt       # apt | yum | dnf | dnf5
 //! repository: legacy         # legacy | pkgs.k8s.io (default: legacy before 1.29)
 //! cgroup: v2                 # v1 | v2: the hosts' cgroup hierarchy (default v2)
+//! legacy_repositories: gone  # gone | available: apt.kubernetes.io and packages.cloud.google.com
+//!                            # (default gone, as since 2024-03-04)
+//! mirror: mirror.sim.kubeladder.test   # host of a mirror of both layouts, or `none`
+//! rebuilt:                   # pkgs.k8s.io versions published at another revision (deb)
+//!   v1.30.14: "2.1"
 //! node_versions:             # nodes caught at another version
 //!   worker-1: v1.17.17
 //! objects:                   # created after the built-in ones
@@ -46,6 +51,10 @@ struct RawScenario {
     package_manager: Option<Spanned<String>>,
     repository: Option<Spanned<String>>,
     cgroup: Option<Spanned<String>>,
+    legacy_repositories: Option<Spanned<String>>,
+    mirror: Option<Spanned<String>>,
+    #[serde(default)]
+    rebuilt: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     node_versions: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -66,6 +75,58 @@ fn version(value: &Spanned<String>) -> Result<KubeVersion, SimError> {
         Ok(_) => Err(at(&value.referenced, format!("{:?} is not a released version such as v1.18.20", value.value))),
         Err(e) => Err(at(&value.referenced, e.to_string())),
     }
+}
+
+/// The scenario's package repositories: `repository`, `legacy_repositories`, `mirror`,
+/// `rebuilt`.
+fn package_world(raw: &RawScenario, scenario: &mut Scenario) -> Result<(), SimError> {
+    if let Some(repository) = &raw.repository {
+        scenario.repository = Some(match repository.value.as_str() {
+            "legacy" => Repository::Legacy,
+            "pkgs.k8s.io" => Repository::PkgsK8sIo,
+            other => {
+                return Err(at(
+                    &repository.referenced,
+                    format!("unknown repository {other:?} (known: legacy, pkgs.k8s.io)"),
+                ));
+            }
+        });
+    }
+    let world = &mut scenario.package_world;
+    if let Some(legacy) = &raw.legacy_repositories {
+        world.legacy_upstream = match legacy.value.as_str() {
+            "gone" => false,
+            "available" => true,
+            other => {
+                return Err(at(
+                    &legacy.referenced,
+                    format!("unknown legacy_repositories {other:?} (known: gone, available)"),
+                ));
+            }
+        };
+    }
+    if let Some(mirror) = &raw.mirror {
+        let host = mirror.value.trim();
+        if host.is_empty() || host.contains(['/', ':', ' ']) {
+            return Err(at(&mirror.referenced, format!("mirror {host:?} is not a host name (or `none`)")));
+        }
+        world.mirror = (host != "none").then(|| host.to_owned());
+    }
+    for (v, revision) in &raw.rebuilt {
+        let parsed = KubeVersion::parse(v)
+            .ok()
+            .filter(|k| k.patch.is_some())
+            .ok_or_else(|| at(&revision.referenced, format!("rebuilt: {v:?} is not a version such as v1.30.14")))?;
+        let numeric = revision.value.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if !numeric || revision.value.split('.').count() != 2 {
+            return Err(at(
+                &revision.referenced,
+                format!("rebuilt: revision {:?} is not a pkgs.k8s.io revision such as \"2.1\"", revision.value),
+            ));
+        }
+        world.rebuilt.insert(parsed, revision.value.clone());
+    }
+    Ok(())
 }
 
 impl Scenario {
@@ -115,25 +176,13 @@ impl Scenario {
         if let Some(v) = &raw.version {
             scenario = scenario.with_version(version(v)?);
         }
-        if let Some(runtime) = raw.container_runtime {
+        if let Some(runtime) = raw.container_runtime.clone() {
             scenario.container_runtime = runtime;
         }
         if let Some(pm) = &raw.package_manager {
             scenario.package_manager = PackageManager::parse(&pm.value).ok_or_else(|| {
                 at(&pm.referenced, format!("unknown package manager {:?} (known: apt, yum, dnf, dnf5)", pm.value))
             })?;
-        }
-        if let Some(repository) = &raw.repository {
-            scenario.repository = Some(match repository.value.as_str() {
-                "legacy" => Repository::Legacy,
-                "pkgs.k8s.io" => Repository::PkgsK8sIo,
-                other => {
-                    return Err(at(
-                        &repository.referenced,
-                        format!("unknown repository {other:?} (known: legacy, pkgs.k8s.io)"),
-                    ));
-                }
-            });
         }
         if let Some(cgroup) = &raw.cgroup {
             scenario.cgroup_v1 = match cgroup.value.as_str() {
@@ -142,6 +191,7 @@ impl Scenario {
                 other => return Err(at(&cgroup.referenced, format!("unknown cgroup {other:?} (known: v1, v2)"))),
             };
         }
+        package_world(&raw, &mut scenario)?;
         let names = scenario.node_names();
         for (node, v) in &raw.node_versions {
             if !names.contains(node) {
@@ -185,6 +235,21 @@ impl Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_sources_of_the_world() {
+        let today = Scenario::from_yaml("version: v1.18.20\n").unwrap();
+        assert!(!today.package_world.legacy_upstream);
+        assert_eq!(today.package_world.mirror.as_deref(), Some(crate::host::DEFAULT_MIRROR));
+        let s = Scenario::from_yaml("legacy_repositories: available\nmirror: none\nrebuilt:\n  v1.30.14: \"2.1\"\n")
+            .unwrap();
+        assert!(s.package_world.legacy_upstream && s.package_world.mirror.is_none());
+        assert_eq!(s.package_world.rebuilt.get(&KubeVersion::new(1, 30, 14)).map(String::as_str), Some("2.1"));
+        let e = Scenario::from_yaml("mirror: https://x/\n").unwrap_err().to_string();
+        assert!(e.contains("not a host name"), "{e}");
+        let e = Scenario::from_yaml("rebuilt:\n  v1.30.14: two\n").unwrap_err().to_string();
+        assert!(e.contains("revision"), "{e}");
+    }
 
     #[test]
     fn the_runtime_follows_the_version_unless_named() {

@@ -25,9 +25,17 @@ async fn start(timings: HostTimings) -> RunningSim {
         speed: 40.0,
         timings: Timings { pod_start_secs: 2.0, pod_ready_secs: 1.0, pod_termination_secs: 1.0 },
         host_timings: timings,
-        ..SimConfig::new(Scenario::small())
+        ..SimConfig::new(before_2024())
     };
     SimCluster::start(config).await.unwrap()
+}
+
+/// The tests install from the repository the nodes were built with: the world before
+/// the legacy repositories went away (2024-03-04).
+fn before_2024() -> Scenario {
+    let mut scenario = Scenario::small();
+    scenario.package_world.legacy_upstream = true;
+    scenario
 }
 
 async fn post_fault(sim: &RunningSim, fault: &Value) -> (u16, String) {

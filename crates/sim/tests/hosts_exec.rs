@@ -39,6 +39,14 @@ fn argv<'a>(prefix: &[&'a str], rest: &[&'a str]) -> Vec<&'a str> {
     prefix.iter().chain(rest).copied().collect()
 }
 
+/// These tests exercise the tools' semantics over the repository the nodes were built
+/// with; they run in the world before the legacy repositories went away (2024-03-04).
+/// Today's world is [`the_legacy_repository_is_gone_and_the_mirror_serves_it`].
+fn before_2024(mut scenario: Scenario) -> Scenario {
+    scenario.package_world.legacy_upstream = true;
+    scenario
+}
+
 fn legacy_sources(minor: &str) -> String {
     format!(
         "# kubeladder: Kubernetes {minor} packages (legacy)\ndeb [signed-by={KEYRING}] https://apt.kubernetes.io/ kubernetes-xenial main\n"
@@ -75,7 +83,7 @@ fn image(obj: &Value, path: &str) -> String {
 #[allow(clippy::too_many_lines)]
 async fn single_node_upgrade_through_the_exec_endpoint() {
     let timings = HostTimings { kubelet_restart_secs: 20.0, ..HostTimings::default() };
-    let sim = start(Scenario::small(), timings).await;
+    let sim = start(before_2024(Scenario::small()), timings).await;
     let apiserver_before = mirror(&sim, "kube-apiserver-cp-1");
 
     // What kubeladder learns first.
@@ -220,7 +228,7 @@ async fn kube_client(sim: &RunningSim) -> kube::Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::too_many_lines)]
 async fn refusals_have_the_real_tools_exit_codes_and_messages() {
-    let sim = start(Scenario::small(), HostTimings::default()).await;
+    let sim = start(before_2024(Scenario::small()), HostTimings::default()).await;
     let install = |spec: &'static str| argv(&INSTALL, &[spec]);
 
     // A held package is not changed without --allow-change-held-packages.
@@ -423,4 +431,36 @@ async fn kubeadm_refuses_a_downgrade_without_force() {
     assert!(forced.contains("SUCCESS! Your cluster was upgraded to \"v1.18.20\""), "{forced}");
     assert_eq!(kube_client(&sim).await.apiserver_version().await.unwrap().git_version, "v1.18.20");
     sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_repository_is_gone_and_the_mirror_serves_it() {
+    let sim = start(Scenario::small(), HostTimings::default()).await;
+    // The node still points at apt.kubernetes.io, as its install guide left it.
+    let (code, stdout, stderr) = exec(&sim, "cp-1", &["apt-get", "update"]).await;
+    assert_eq!(code, 100, "{stdout}");
+    assert!(stdout.contains("404  Not Found"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "E: The repository 'https://apt.kubernetes.io kubernetes-xenial InRelease' does not have a Release file."
+        ),
+        "{stderr}"
+    );
+    let (code, _, stderr) = exec(&sim, "cp-1", &argv(&INSTALL, &["kubeadm=1.19.16-00"])).await;
+    assert_eq!((code, stderr.as_str()), (100, "E: Version '1.19.16-00' for 'kubeadm' was not found\n"));
+    // The scenario's mirror keeps the legacy layout.
+    let mirror = kubeladder_sim::host::DEFAULT_MIRROR;
+    let sources = format!("deb [signed-by={KEYRING}] https://{mirror}/kubernetes/apt/ kubernetes-xenial main\n");
+    configure_repository(&sim, "cp-1", &format!("https://{mirror}/kubernetes/apt/doc/apt-key.gpg"), &sources).await;
+    let madison = exec_ok(&sim, "cp-1", &["apt-cache", "madison", "kubeadm"]).await;
+    assert!(madison.contains(" 1.19.16-00 | "), "{madison}");
+    exec_ok(&sim, "cp-1", &argv(&INSTALL, &["kubeadm=1.19.16-00"])).await;
+    // A host that does not resolve: apt warns and exits 0, and offers nothing.
+    let elsewhere =
+        format!("deb [signed-by={KEYRING}] https://mirror.invalid/kubernetes/apt/ kubernetes-xenial main\n");
+    exec_ok(&sim, "worker-1", &["sh", "-c", WRITE, "kubeladder-write", &elsewhere, SOURCES, "644"]).await;
+    let (code, _, stderr) = exec(&sim, "worker-1", &["apt-get", "update"]).await;
+    assert_eq!(code, 0);
+    assert!(stderr.contains("Could not resolve 'mirror.invalid'"), "{stderr}");
+    assert_eq!(exec_ok(&sim, "worker-1", &["apt-cache", "madison", "kubeadm"]).await, "");
 }

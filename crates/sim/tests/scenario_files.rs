@@ -15,6 +15,7 @@ version: v1.19.16
 container_runtime: containerd://1.4.13
 package_manager: apt
 repository: legacy
+legacy_repositories: available   # the nodes install from it: the world before 2024-03-04
 node_versions:
   cp-3: v1.18.20
   worker-1: v1.18.20

@@ -292,6 +292,7 @@ impl SshHost {
             jump_host: None,
             package_manager: None,
             sim: None,
+            package_sources: kubeladder_node::sources::PackageSources::default(),
         }
     }
 

@@ -102,7 +102,24 @@ fn update(host: &mut Host) -> CommandOutput {
         }
     };
     let label = source.apt_label();
-    if !source.exists() {
+    if let super::repo::Site::Unresolvable(name) = host.world.site(&source.url) {
+        // apt reports an unreachable site as a warning, keeps no index for it, and exits 0
+        // (apt's acquire-worker: `Could not resolve`; `W: Some index files failed to
+        // download`): the failure shows only when `apt-get install` cannot find a version.
+        host.index = None;
+        let url = source.url.trim_end_matches('/');
+        return CommandOutput {
+            exit_code: 0,
+            stdout: format!("Err:1 {label}\n  Could not resolve '{name}'\nReading package lists...\n"),
+            stderr: format!(
+                "W: Failed to fetch {url}/InRelease  Could not resolve '{name}'\nW: Some index files failed to download. They have been ignored, or old ones used instead.\n"
+            ),
+        };
+    }
+    if !source.exists(&host.world) {
+        // A removed repository answers 404 for its Release file; apt refuses it (exit 100).
+        // Today this is apt.kubernetes.io (removed 2024-03-04,
+        // https://kubernetes.io/blog/2023/08/31/legacy-package-repository-deprecation/).
         host.index = None;
         let url = source.url.trim_end_matches('/');
         return CommandOutput {
@@ -150,8 +167,8 @@ fn candidates(host: &Host, package: &str) -> Vec<String> {
     let mut versions: Vec<String> = host
         .index
         .iter()
-        .filter(|source| source.exists())
-        .flat_map(|source| source.versions().into_iter().map(|(_, p)| p.to_string()))
+        .filter(|source| source.exists(&host.world))
+        .flat_map(|source| source.versions(&host.world).into_iter().map(|(_, p)| p.to_string()))
         .collect();
     if let Some(installed) = host.installed(package)
         && !versions.contains(&installed.version)
@@ -352,7 +369,8 @@ pub(crate) fn apt_cache(host: &Host, args: &[String]) -> CommandOutput {
                 // madison lists what the repositories offer, not what dpkg alone knows.
                 let mut versions = candidates(host, name);
                 versions.reverse();
-                for version in versions.iter().filter(|v| host.index.as_ref().is_some_and(|i| i.offers(v))) {
+                for version in versions.iter().filter(|v| host.index.as_ref().is_some_and(|i| i.offers(&host.world, v)))
+                {
                     out.stdout.push_str(&format!("{name:>10} | {version:>10} | {origin}\n"));
                 }
             }
@@ -380,7 +398,7 @@ pub(crate) fn apt_cache(host: &Host, args: &[String]) -> CommandOutput {
                 for version in versions {
                     let mark = if installed.as_deref() == Some(version.as_str()) { " *** " } else { "     " };
                     out.stdout.push_str(&format!("{mark}{version} 500\n"));
-                    if host.index.as_ref().is_some_and(|i| i.offers(&version)) {
+                    if host.index.as_ref().is_some_and(|i| i.offers(&host.world, &version)) {
                         out.stdout.push_str(&format!("        500 {origin}\n"));
                     }
                     if installed.as_deref() == Some(version.as_str()) {

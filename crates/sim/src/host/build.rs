@@ -38,6 +38,8 @@ pub(crate) struct HostSpec<'a> {
     pub repository: Option<Repository>,
     /// No `/sys/fs/cgroup/cgroup.controllers`: the v1 hierarchy.
     pub cgroup_v1: bool,
+    /// The package repositories the host's network reaches.
+    pub world: Arc<super::PackageWorld>,
 }
 
 /// Builds hosts, sharing file contents between them.
@@ -123,6 +125,7 @@ impl Builder {
             packages,
             files,
             index: index.filter(|_| format == PackageFormat::Deb),
+            world: Arc::clone(&spec.world),
             kubelet: Kubelet::Running,
             pod_timers: BTreeMap::new(),
             mirrors: BTreeMap::new(),

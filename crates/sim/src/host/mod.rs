@@ -37,6 +37,7 @@ pub use files::{FileData, Files, FsError};
 pub use kubeladder_core::kubeadm::{KUBEADM_TMP_DIR, MANIFESTS_DIR};
 pub use output::CommandOutput;
 pub(crate) use repo::RepoSource;
+pub use repo::{DEFAULT_MIRROR, PackageWorld};
 
 /// The kubelet configuration `kubeadm upgrade` writes.
 pub const KUBELET_CONFIG: &str = "/var/lib/kubelet/config.yaml";
@@ -199,6 +200,8 @@ pub(crate) struct Host {
     pub files: Files,
     /// apt: the repository as the last `apt-get update` read it.
     pub index: Option<RepoSource>,
+    /// The package repositories this host's network reaches.
+    pub world: Arc<PackageWorld>,
     pub kubelet: Kubelet,
     /// Static pods waiting to become Ready: manifest file name -> when.
     pub pod_timers: BTreeMap<String, f64>,

@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 
 use super::apt::{fill, unescape};
-use super::repo::parse_yum_repo;
+use super::repo::{PackageWorld, parse_yum_repo};
 use super::{CommandOutput, Host, HostTimings, Installed, KUBE_PACKAGES, PackageManager, RepoSource, YUM_REPO};
 
 /// Order two rpm versions the way rpm does.
@@ -91,8 +91,18 @@ pub(crate) fn dnf(host: &mut Host, invoked_as: &str, args: &[String], timings: &
 /// The repository as dnf sees it now (dnf refreshes expired metadata when it runs).
 fn repository(host: &Host) -> Result<Option<RepoSource>, CommandOutput> {
     let Some(source) = host.files.text(YUM_REPO).and_then(parse_yum_repo) else { return Ok(None) };
-    if source.exists() {
+    if source.exists(&host.world) {
         return Ok(Some(source));
+    }
+    if let super::repo::Site::Unresolvable(name) = host.world.site(&source.url) {
+        // librepo's curl error for a host that does not resolve.
+        return Err(CommandOutput::fail(
+            1,
+            format!(
+                "Errors during downloading metadata for repository 'kubernetes':\n  - Curl error (6): Couldn't resolve host name for {}/repodata/repomd.xml [Could not resolve host: {name}]\nError: Failed to download metadata for repo 'kubernetes': Cannot download repomd.xml: Cannot download repodata/repomd.xml: All mirrors were tried\n",
+                source.url.trim_end_matches('/')
+            ),
+        ));
     }
     let url = source.url.trim_end_matches('/');
     Err(CommandOutput::fail(
@@ -113,13 +123,13 @@ fn makecache(host: &Host) -> CommandOutput {
 }
 
 /// Versions of `name` the repository offers to this command (none when excluded).
-fn offered(source: Option<&RepoSource>, name: &str, flags: &DnfFlags) -> (Vec<String>, bool) {
+fn offered(world: &PackageWorld, source: Option<&RepoSource>, name: &str, flags: &DnfFlags) -> (Vec<String>, bool) {
     let Some(source) = source else { return (Vec::new(), false) };
     let excluded = !flags.disable_excludes && source.excludes.iter().any(|e| e == name);
     if excluded {
         return (Vec::new(), true);
     }
-    let mut versions: Vec<String> = source.versions().into_iter().map(|(_, p)| p.to_string()).collect();
+    let mut versions: Vec<String> = source.versions(world).into_iter().map(|(_, p)| p.to_string()).collect();
     versions.sort_by(|a, b| compare_rpm(a, b));
     (versions, false)
 }
@@ -150,7 +160,7 @@ fn install(host: &mut Host, packages: &[&str], flags: &DnfFlags) -> CommandOutpu
             missing.push(*spec);
             continue;
         };
-        let (versions, excluded) = offered(source.as_ref(), name, flags);
+        let (versions, excluded) = offered(&host.world, source.as_ref(), name, flags);
         let target = match version {
             Some(v) => versions.iter().rev().find(|a| a.as_str() == v || a.starts_with(&format!("{v}-"))).cloned(),
             None => versions.last().cloned(),
@@ -227,7 +237,7 @@ fn list(host: &Host, packages: &[&str], flags: &DnfFlags) -> CommandOutput {
         if let Some(p) = host.installed(name) {
             installed.push_str(&format!("{:<30}{:<30}@kubernetes\n", format!("{name}.x86_64"), p.version));
         }
-        for version in offered(source.as_ref(), name, flags).0 {
+        for version in offered(&host.world, source.as_ref(), name, flags).0 {
             available.push_str(&format!("{:<30}{:<30}kubernetes\n", format!("{name}.x86_64"), version));
         }
     }

@@ -439,6 +439,10 @@ pub struct RunArgs {
     /// Progress output: bars on a terminal (auto), plain lines, or JSON lines
     #[arg(short, long, value_enum, default_value_t)]
     pub output: crate::progress::ProgressFormat,
+    /// Keep each hop's etcd snapshot on the node only (by default it is also copied into
+    /// the state directory's `snapshots/` and checked against the node's sha256)
+    #[arg(long)]
+    pub no_snapshot_copy: bool,
 }
 
 #[derive(Debug, Args)]

@@ -342,6 +342,56 @@ async fn follow_1_18_to_1_23_keeps_every_invariant() {
     let counts = env.sim.request_counts();
     let evictions = |v: &str| counts.get(&("eviction".to_owned(), format!("pods ({v})"))).copied().unwrap_or(0);
     assert!(evictions("policy/v1beta1") > 0 && evictions("policy/v1") > 0, "{counts:?}");
+    assert_snapshots_copied(&env, "state", 5);
+}
+
+/// Each hop's etcd snapshot is in the state directory: its record, and a copy whose sha256
+/// (computed here by the real `sha256sum`) and size are the recorded ones. Returns the
+/// records in hop order.
+fn assert_snapshots_copied(env: &Env, state: &str, hops: usize) -> Vec<Value> {
+    let dir = env.path(state).join("snapshots");
+    let mut records: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
+        })
+        .collect();
+    records.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(records.len(), hops, "one snapshot per hop: {records:?}");
+    for (name, record) in &records {
+        let copy = dir.join(name.replace(".json", ".db"));
+        let out = std::process::Command::new("sha256sum").arg(&copy).output().unwrap();
+        assert!(out.status.success(), "{}", copy.display());
+        let sum = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned();
+        assert_eq!(record["sha256"], sum.as_str(), "{name}: the copy's checksum");
+        assert_eq!(record["size"].as_u64().unwrap(), std::fs::metadata(&copy).unwrap().len(), "{name}");
+        // No host etcdctl on a kubeadm node: taken inside the etcd container.
+        assert!(record["taken_with"].as_str().unwrap().contains("crictl exec"), "{record}");
+        assert!(record["total_keys"].as_u64().unwrap() > 0, "{record}");
+    }
+    records.into_iter().map(|(_, r)| r).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_1_33_to_1_35_go_through_the_etcd_container_and_etcdutl_on_3_6() {
+    let env = Env::start(Scenario::small().with_version(KubeVersion::new(1, 33, 5))).await;
+    for host in env.sim.hosts() {
+        let state = env.sim.host_state(&host.node).unwrap();
+        assert!(!state.files.iter().any(|f| f.ends_with("/etcdctl")), "{} has a host etcdctl", host.node);
+    }
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.35", "follow", "1", "state")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let records = assert_snapshots_copied(&env, "state", 2);
+    // The 1.33 -> 1.34 hop starts on etcd 3.5 (etcdctl checks), 1.34 -> 1.35 on 3.6 (etcdutl).
+    assert!(records[0]["etcd_version"].as_str().unwrap().starts_with("3.5"), "{}", records[0]);
+    assert_eq!(records[0]["verified_with"], "etcdctl snapshot status");
+    assert!(records[1]["etcd_version"].as_str().unwrap().starts_with("3.6"), "{}", records[1]);
+    assert_eq!(records[1]["verified_with"], "etcdutl snapshot status");
+    let data = kubeladder_core::release::ReleaseData::embedded().unwrap();
+    assert_converged(&env, data.get(Minor::new(1, 35)).unwrap().latest_patch, &BTreeSet::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -784,6 +834,9 @@ async fn etcd_restores_from_kubeadm_backup_and_from_snapshot_on_a_single_member(
         listing["snapshots"][0]["bytes"].as_u64().is_some_and(|b| b > 0),
         "the snapshot's size is listed: {listing}"
     );
+    // Restoring runs while etcd is stopped, so there is no etcd container to exec into:
+    // like a real operator, install etcd's tools on the host first.
+    assert!(env.sim.install_host_etcd_tools("cp-1", "3.4.13"));
     // Missing member certificates: refused before anything moves.
     let sim = &env.sim;
     let exec = |argv: &[&str]| {

@@ -18,6 +18,7 @@
 //! Errors: [`NodeError`], one enum; messages name the node, the address and the reason.
 
 pub mod error;
+pub mod etcd_snapshot;
 pub mod exec;
 pub mod hosts;
 pub mod ops;

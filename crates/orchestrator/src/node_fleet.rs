@@ -19,8 +19,9 @@ use kubeladder_core::package::{KubePackage, PackageManager, RepoStyle, Repositor
 use kubeladder_core::plan::{Action, Step};
 use kubeladder_core::release::ReleaseData;
 use kubeladder_core::{KubeVersion, Minor};
+use kubeladder_node::etcd_snapshot::{self, SnapshotRecord};
 use kubeladder_node::exec::{self, OpOutcome};
-use kubeladder_node::ops::{self, RepoSource};
+use kubeladder_node::ops::{self, EtcdTls, RepoSource};
 use kubeladder_node::{Executor, NodeOp};
 
 use crate::error::{OrchestratorError, StepError};
@@ -28,6 +29,9 @@ use crate::runner::NodePort;
 
 /// Where etcd snapshots go on the first control-plane node.
 pub const SNAPSHOT_DIR: &str = "/var/lib/kubeladder/snapshots";
+
+/// The run's snapshot directory inside its state directory on the operator's machine.
+pub const LOCAL_SNAPSHOT_DIR: &str = "snapshots";
 
 /// How long one node command may take (kubeadm apply waits for static pods itself).
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +58,17 @@ pub struct NodeFleet {
     package_managers: Mutex<BTreeMap<String, PackageManager>>,
     /// Check-less steps that ran in this process.
     ran: Mutex<BTreeSet<String>>,
+    /// Where etcd snapshots' records (and, when copying, the snapshots) go on this machine.
+    snapshots: Option<SnapshotStore>,
+}
+
+/// The run's snapshot directory on the operator's machine: one `<step>.json`
+/// ([`kubeladder_node::etcd_snapshot::SnapshotRecord`]) per snapshot, and `<step>.db`, the
+/// copy checked against the record's sha256, unless copying is switched off.
+#[derive(Debug, Clone)]
+pub struct SnapshotStore {
+    pub dir: std::path::PathBuf,
+    pub copy: bool,
 }
 
 impl std::fmt::Debug for NodeFleet {
@@ -79,7 +94,15 @@ impl NodeFleet {
             timeouts: CommandTimeouts::default(),
             package_managers: Mutex::new(package_managers),
             ran: Mutex::new(BTreeSet::new()),
+            snapshots: None,
         }
+    }
+
+    /// Keep snapshot records (and copies, when `copy`) under `dir` on this machine.
+    #[must_use]
+    pub fn with_snapshot_store(mut self, dir: std::path::PathBuf, copy: bool) -> Self {
+        self.snapshots = Some(SnapshotStore { dir, copy });
+        self
     }
 
     #[must_use]
@@ -153,10 +176,67 @@ impl NodeFleet {
         Ok(NodeOp::install(packages, version, style)?)
     }
 
+    fn snapshot_name(step: &Step) -> String {
+        step.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+    }
+
     fn snapshot_path(&self, step: &Step) -> String {
-        let name: String =
-            step.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-        format!("{SNAPSHOT_DIR}/{}/{name}.db", self.run_id)
+        format!("{SNAPSHOT_DIR}/{}/{}.db", self.run_id, Self::snapshot_name(step))
+    }
+
+    /// Done when the record exists, the node's file still has the recorded sha256 and (when
+    /// copying) so does the copy here.
+    async fn snapshot_done(&self, step: &Step, store: &SnapshotStore) -> Result<bool, StepError> {
+        let name = Self::snapshot_name(step);
+        let Ok(text) = std::fs::read_to_string(store.dir.join(format!("{name}.json"))) else { return Ok(false) };
+        let Ok(record) = serde_json::from_str::<SnapshotRecord>(&text) else { return Ok(false) };
+        let exec = self.executor(&step.node)?;
+        let remote = etcd_snapshot::remote_sha256(exec, &record.node_path, self.timeouts.other).await?;
+        if remote.as_deref() != Some(record.sha256.as_str()) {
+            return Ok(false);
+        }
+        if store.copy {
+            let Ok(bytes) = std::fs::read(store.dir.join(format!("{name}.db"))) else { return Ok(false) };
+            return Ok(etcd_snapshot::sha256_hex(&bytes) == record.sha256);
+        }
+        Ok(true)
+    }
+
+    /// Take the snapshot, copy it here and check the copy against the node's sha256, then
+    /// write the record (last: a record means the snapshot is complete).
+    async fn take_snapshot(&self, step: &Step, store: &SnapshotStore) -> Result<(), StepError> {
+        let exec = self.executor(&step.node)?;
+        let name = Self::snapshot_name(step);
+        let path = self.snapshot_path(step);
+        let record = etcd_snapshot::take(exec, &path, &EtcdTls::default(), self.timeouts.other).await?;
+        let io = |path: &std::path::Path, e: std::io::Error| StepError::SnapshotCopy {
+            node: step.node.clone(),
+            path: path.to_owned(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(&store.dir).map_err(|e| io(&store.dir, e))?;
+        if store.copy {
+            let bytes = etcd_snapshot::fetch(exec, &path, record.size, self.timeouts.other).await?;
+            let local = store.dir.join(format!("{name}.db"));
+            let sha = etcd_snapshot::sha256_hex(&bytes);
+            if sha != record.sha256 || bytes.len() as u64 != record.size {
+                return Err(StepError::SnapshotCopy {
+                    node: step.node.clone(),
+                    path: local,
+                    reason: format!(
+                        "the copy has sha256 {sha} and {} bytes, the node's file {} has {} and {} bytes",
+                        bytes.len(),
+                        record.node_path,
+                        record.sha256,
+                        record.size
+                    ),
+                });
+            }
+            write_atomically(&local, &bytes).map_err(|e| io(&local, e))?;
+        }
+        let json = serde_json::to_vec_pretty(&record).map_err(|e| StepError::Internal(e.to_string()))?;
+        let record_path = store.dir.join(format!("{name}.json"));
+        write_atomically(&record_path, &json).map_err(|e| io(&record_path, e))
     }
 
     /// The node operation behind a step and its timeout.
@@ -189,8 +269,21 @@ impl NodeFleet {
     }
 }
 
+/// Write `bytes` to `path` through a temporary file, fsync, rename.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("kubeladder.tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
 impl NodePort for NodeFleet {
     async fn check(&self, step: &Step) -> Result<bool, StepError> {
+        if let (Action::EtcdSnapshot, Some(store)) = (&step.action, &self.snapshots) {
+            return self.snapshot_done(step, store).await;
+        }
         let pm = self.package_manager(&step.node).await?;
         let (op, timeout) = self.op_for(step, pm)?;
         let Some(check) = op.check(pm) else { return Ok(self.ran(step)) };
@@ -199,6 +292,9 @@ impl NodePort for NodeFleet {
     }
 
     async fn run(&self, step: &Step) -> Result<(), StepError> {
+        if let (Action::EtcdSnapshot, Some(store)) = (&step.action, &self.snapshots) {
+            return self.take_snapshot(step, store).await;
+        }
         let pm = self.package_manager(&step.node).await?;
         let exec = self.executor(&step.node)?;
         let (op, timeout) = self.op_for(step, pm)?;

@@ -11,6 +11,13 @@ use super::{CommandOutput, ETCD_DB, Host};
 
 const SNAPSHOT_MAGIC: &str = "kubeladder-sim etcd snapshot";
 
+/// Which tool answers: `etcdctl` or `etcdutl` (`offline`), of etcd `minor` (`(3, 5)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EtcdTool {
+    pub offline: bool,
+    pub minor: (u32, u32),
+}
+
 /// What the store looks like to etcd when a snapshot is taken.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EtcdView {
@@ -35,8 +42,9 @@ pub(crate) fn etcdctl(
     args: &[String],
     view: EtcdView,
     now: f64,
-    offline: bool,
+    tool: EtcdTool,
 ) -> (CommandOutput, f64) {
+    let offline = tool.offline;
     let mut flags = Flags { write_out: "simple".to_owned(), ..Flags::default() };
     let mut words: Vec<&str> = Vec::new();
     let mut iter = args.iter();
@@ -83,10 +91,23 @@ pub(crate) fn etcdctl(
             _ => {}
         }
     }
-    let tool = if offline { "etcdutl" } else { "etcdctl" };
+    let name = if offline { "etcdutl" } else { "etcdctl" };
+    // etcd 3.6 removed `snapshot status` and `snapshot restore` from etcdctl
+    // (etcd-io/etcd#13798); cobra then treats the word as an argument of `snapshot`, a
+    // command without a Run of its own, and prints its help.
+    let removed = !offline && tool.minor >= (3, 6);
     match words.as_slice() {
         ["snapshot", "save", path] if !offline => save(host, &flags, path, view, now),
-        ["snapshot", "status", path] => (status(host, path, &flags.write_out), 0.1),
+        ["snapshot", "status" | "restore", ..] if removed => (snapshot_help(), 0.0),
+        ["snapshot", "status", path] => {
+            let mut out = status(host, path, &flags.write_out);
+            // etcd 3.5's etcdctl still answers, with a deprecation notice on stderr
+            // (etcdctl/ctlv3/command/snapshot_command.go in release-3.5).
+            if !offline && tool.minor == (3, 5) {
+                out.stderr.insert_str(0, "Deprecated: Use `etcdutl snapshot status` instead.\n\n");
+            }
+            (out, 0.1)
+        }
         ["snapshot", "restore", path] => (restore(host, path, flags.data_dir.as_deref(), now), 1.0),
         ["endpoint", "health"] if !offline => match reach(host, &flags, view) {
             Ok(endpoint) => (
@@ -95,10 +116,19 @@ pub(crate) fn etcdctl(
             ),
             Err(out) => (out, 5.0),
         },
-        ["version"] if offline => (CommandOutput::ok("etcdutl version: 3.5.21\nAPI version: 3.5\n"), 0.0),
-        ["version"] => (CommandOutput::ok("etcdctl version: 3.4.23\nAPI version: 3.4\n"), 0.0),
-        _ => (CommandOutput::usage(format!("Error: unknown command {:?} for \"{tool}\"", words.join(" "))), 0.0),
+        ["version"] => {
+            let (major, minor) = tool.minor;
+            (CommandOutput::ok(format!("{name} version: {major}.{minor}.0\nAPI version: {major}.{minor}\n")), 0.0)
+        }
+        _ => (CommandOutput::usage(format!("Error: unknown command {:?} for \"{name}\"", words.join(" "))), 0.0),
     }
+}
+
+/// `etcdctl snapshot --help` of etcd 3.6: `save` is its only subcommand.
+fn snapshot_help() -> CommandOutput {
+    CommandOutput::ok(
+        "NAME:\n\tsnapshot - Manages etcd node snapshots\n\nUSAGE:\n\tetcdctl snapshot <subcommand> [flags]\n\nAPI VERSION:\n\t3.6\n\nCOMMANDS:\n\tsave\tStores an etcd node backend snapshot to a given file\n",
+    )
 }
 
 /// Connect to the local etcd with the client certificates: the endpoint, or the error.

@@ -605,6 +605,38 @@ async fn fault_stops_then_resume_finishes(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_etcd_member_stops_the_hop_before_anything_changes_then_resume_finishes() {
+    let fault = kubeladder_sim::Fault::StaleEtcdMember { name: "cp-old".to_owned(), peer_ip: "127.0.9.9".to_owned() };
+    let (error, _) = fault_stops_then_resume_finishes(Scenario::ha(), fault, "cp-1", "etcd-snapshot", &[]).await;
+    assert!(
+        error.contains("etcd member cp-old (https://127.0.9.9:2380) is not healthy")
+            && error.contains("matches no control-plane node"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unhealthy_etcd_member_stops_the_run_before_anything_changes() {
+    let env = Env::start(Scenario::ha()).await;
+    env.sim.add_fault(kubeladder_sim::Fault::CorruptEtcd { node: "cp-2".to_owned() }).unwrap();
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let failed = events(&stdout).into_iter().find(|e| e["event"] == "failed").expect("a failure report");
+    assert_eq!(failed["step"], "etcd-snapshot", "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("gate etcd") && error.contains("etcd member cp-2 ("), "{error}");
+    assert!(!error.contains("cp-1 (") && !error.contains("cp-3 ("), "only cp-2 is named: {error}");
+    // Nothing changed: no node cordoned, every kubelet and kubeadm where it was, no snapshot.
+    for node in env.sim.store().list("nodes", None) {
+        assert!(!cordoned(&node), "{} was cordoned", str_at(&node, "/metadata/name"));
+        assert_eq!(str_at(&node, "/status/nodeInfo/kubeletVersion"), "v1.18.20");
+    }
+    let kubeadm = env.sim.host_state("cp-1").unwrap();
+    assert_eq!(kubeadm.package("kubeadm").unwrap().version.as_deref(), Some("1.18.20-00"));
+    assert!(!kubeadm.files.iter().any(|f| f.starts_with("/var/lib/kubeladder/snapshots/")), "a snapshot was taken");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubeadm_failing_on_the_second_control_plane_stops_then_resume_finishes() {
     let fault = kubeladder_sim::Fault::Command {
         node: "cp-2".to_owned(),

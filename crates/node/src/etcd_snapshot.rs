@@ -20,6 +20,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use kubeladder_core::etcd::{EndpointStatus, Member};
+
 use crate::exec::{Executor, shell_join};
 use crate::ops::EtcdTls;
 use crate::{CommandOutput, NodeError};
@@ -212,6 +214,76 @@ async fn verify(
     }
 }
 
+/// What the etcd cluster says about itself, asked through `access` on this node:
+/// `member list -w json` and `endpoint status --cluster -w json` (whose exit code is 1
+/// when a member does not answer; the ones that do are still printed).
+pub async fn cluster_status(
+    exec: &dyn Executor,
+    access: &EtcdAccess,
+    tls: &EtcdTls,
+    timeout: Duration,
+) -> Result<(Vec<Member>, Vec<EndpointStatus>), NodeError> {
+    let mut args = tls_args(tls);
+    args.extend(["member", "list", "-w", "json"].map(str::to_owned));
+    let argv = access.argv("etcdctl", &args);
+    let out = run_ok(exec, &argv, timeout).await?;
+    let members =
+        parse_members(&out.stdout).map_err(|reason| NodeError::Output { command: shell_join(&argv), reason })?;
+    let mut args = tls_args(tls);
+    args.extend(["endpoint", "status", "--cluster", "-w", "json"].map(str::to_owned));
+    let argv = access.argv("etcdctl", &args);
+    let out = exec.run(&argv, timeout).await?;
+    if out.exit_code > 1 || (out.exit_code == 1 && out.stdout.trim().is_empty() && members.is_empty()) {
+        return Err(failed(exec, &argv, &out));
+    }
+    let statuses = if out.stdout.trim().is_empty() {
+        Vec::new()
+    } else {
+        parse_statuses(&out.stdout).map_err(|reason| NodeError::Output { command: shell_join(&argv), reason })?
+    };
+    Ok((members, statuses))
+}
+
+fn parse_members(stdout: &str) -> Result<Vec<Member>, String> {
+    let value: serde_json::Value = serde_json::from_str(stdout.trim()).map_err(|e| e.to_string())?;
+    let list = value.get("members").and_then(serde_json::Value::as_array).ok_or("no `members` array")?;
+    let strings = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        v.get(key)
+            .and_then(serde_json::Value::as_array)
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    list.iter()
+        .map(|m| {
+            Ok(Member {
+                id: m.get("ID").and_then(serde_json::Value::as_u64).ok_or("a member without `ID`")?,
+                name: m.get("name").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned(),
+                peer_urls: strings(m, "peerURLs"),
+                client_urls: strings(m, "clientURLs"),
+                is_learner: m.get("isLearner").and_then(serde_json::Value::as_bool).unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+fn parse_statuses(stdout: &str) -> Result<Vec<EndpointStatus>, String> {
+    let value: serde_json::Value = serde_json::from_str(stdout.trim()).map_err(|e| e.to_string())?;
+    let list = value.as_array().ok_or("not a JSON array")?;
+    list.iter()
+        .map(|e| {
+            let status = e.get("Status").ok_or("an entry without `Status`")?;
+            let number = |v: Option<&serde_json::Value>| v.and_then(serde_json::Value::as_u64);
+            Ok(EndpointStatus {
+                endpoint: e.get("Endpoint").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned(),
+                member_id: number(status.pointer("/header/member_id")).ok_or("no header.member_id")?,
+                leader: number(status.get("leader")).unwrap_or(0),
+                db_size: number(status.get("dbSize")).unwrap_or(0),
+                version: status.get("version").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// The sha256 of a file on the node, `None` when it does not exist.
 pub async fn remote_sha256(exec: &dyn Executor, path: &str, timeout: Duration) -> Result<Option<String>, NodeError> {
     let argv = vec!["sha256sum".to_owned(), "--".to_owned(), path.to_owned()];
@@ -305,6 +377,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_etcdctl_json() {
+        let members = parse_members(
+            r#"{"header":{"cluster_id":1,"member_id":2,"raft_term":3},"members":[{"ID":17293847293847293847,"name":"cp-1","peerURLs":["https://10.0.0.1:2380"],"clientURLs":["https://10.0.0.1:2379"]},{"ID":5,"name":"","peerURLs":["https://10.0.0.9:2380"],"isLearner":true}]}"#,
+        )
+        .unwrap();
+        assert_eq!(members[0].id, 17_293_847_293_847_293_847);
+        assert!(!members[0].is_learner && members[1].is_learner);
+        let statuses = parse_statuses(
+            r#"[{"Endpoint":"https://10.0.0.1:2379","Status":{"header":{"cluster_id":1,"member_id":17293847293847293847,"revision":9,"raft_term":2},"version":"3.5.21","dbSize":20480,"leader":17293847293847293847,"raftIndex":9,"raftTerm":2}}]"#,
+        )
+        .unwrap();
+        assert_eq!((statuses[0].db_size, statuses[0].leader), (20480, 17_293_847_293_847_293_847));
+    }
 
     #[test]
     fn versions_pick_the_checking_tool() {

@@ -202,12 +202,34 @@ impl NodeFleet {
         Ok(true)
     }
 
+    /// The etcd gate before a hop changes anything: every member answers, none is a
+    /// learner or stale (belongs to no control-plane node), a leader is present
+    /// (`core::etcd::gate`). Refuses with every problem, naming the members.
+    async fn etcd_gate(&self, exec: &dyn Executor, step: &Step) -> Result<(), StepError> {
+        let tls = EtcdTls::default();
+        let access = etcd_snapshot::locate(exec, self.timeouts.other).await?;
+        let (members, statuses) = etcd_snapshot::cluster_status(exec, &access, &tls, self.timeouts.other).await?;
+        let control_planes: Vec<(String, String)> = self
+            .roles
+            .iter()
+            .filter(|(_, role)| **role == Role::ControlPlane)
+            .map(|(node, _)| (node.clone(), String::new()))
+            .collect();
+        let verdict = kubeladder_core::etcd::gate(&members, &statuses, &control_planes);
+        if verdict.passed() {
+            return Ok(());
+        }
+        let _ = step;
+        Err(StepError::Gate { gate: "etcd".to_owned(), seconds: 0, message: verdict.problems.join("; ") })
+    }
+
     /// Take the snapshot, copy it here and check the copy against the node's sha256, then
     /// write the record (last: a record means the snapshot is complete).
     async fn take_snapshot(&self, step: &Step, store: &SnapshotStore) -> Result<(), StepError> {
         let exec = self.executor(&step.node)?;
         let name = Self::snapshot_name(step);
         let path = self.snapshot_path(step);
+        self.etcd_gate(exec, step).await?;
         let record = etcd_snapshot::take(exec, &path, &EtcdTls::default(), self.timeouts.other).await?;
         let io = |path: &std::path::Path, e: std::io::Error| StepError::SnapshotCopy {
             node: step.node.clone(),
@@ -300,6 +322,23 @@ impl NodePort for NodeFleet {
         let (op, timeout) = self.op_for(step, pm)?;
         match exec::run_op(exec, &op, pm, timeout).await? {
             OpOutcome::AlreadyDone | OpOutcome::Done(_) => {}
+        }
+        // After kubeadm changed a control plane (and maybe restarted its etcd member), the
+        // etcd gate again before the next node is touched; the member gets a minute to rejoin.
+        if matches!(op, NodeOp::KubeadmUpgradeApply { .. } | NodeOp::KubeadmUpgradeControlPlaneNode { .. })
+            && self.snapshots.is_some()
+        {
+            let mut attempt = 0;
+            loop {
+                match self.etcd_gate(exec, step).await {
+                    Ok(()) => break,
+                    Err(_) if attempt < 30 => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
         if let Ok(mut ran) = self.ran.lock() {
             ran.insert(step.id.clone());

@@ -52,7 +52,7 @@ fn etcd_container(host: &Host, serving: bool) -> Option<(String, String)> {
 }
 
 /// `crictl SUBCOMMAND ...`.
-pub(crate) fn crictl(host: &mut Host, args: &[String], view: EtcdView, now: f64) -> (CommandOutput, f64) {
+pub(crate) fn crictl(host: &mut Host, args: &[String], view: &EtcdView, now: f64) -> (CommandOutput, f64) {
     let Some((sub, rest)) = args.split_first() else {
         return (CommandOutput::usage("crictl: a subcommand is required (ps, exec)"), 0.0);
     };
@@ -63,7 +63,7 @@ pub(crate) fn crictl(host: &mut Host, args: &[String], view: EtcdView, now: f64)
     }
 }
 
-fn ps(host: &Host, args: &[String], view: EtcdView) -> CommandOutput {
+fn ps(host: &Host, args: &[String], view: &EtcdView) -> CommandOutput {
     let mut quiet = false;
     let mut name: Option<String> = None;
     let mut state: Option<String> = None;
@@ -114,7 +114,7 @@ fn ps(host: &Host, args: &[String], view: EtcdView) -> CommandOutput {
     out
 }
 
-fn exec(host: &mut Host, args: &[String], view: EtcdView, now: f64) -> (CommandOutput, f64) {
+fn exec(host: &mut Host, args: &[String], view: &EtcdView, now: f64) -> (CommandOutput, f64) {
     let args: Vec<&String> = args.iter().skip_while(|a| matches!(a.as_str(), "-i" | "-t" | "-it")).collect();
     let Some((id, argv)) = args.split_first() else {
         return (CommandOutput::fail(1, "ID or name of the container is required\n"), 0.0);

@@ -34,6 +34,9 @@ fn main() -> ExitCode {
         Command::Recover(args::RecoverCommand::Node(args)) => {
             commands::cluster::block_on(commands::recover::node(&args))
         }
+        Command::Recover(args::RecoverCommand::Prune(args)) => {
+            commands::cluster::block_on(commands::recover::prune(&args))
+        }
         Command::Status(args) => commands::status::run(&args),
         Command::Sim(args::SimCommand::Serve(args)) => commands::cluster::block_on(commands::sim::serve(&args)),
         Command::Hosts(args::HostsCommand::Check(args)) => commands::cluster::block_on(commands::hosts::check(&args)),

@@ -1067,3 +1067,52 @@ async fn abort_uncordons_only_what_the_run_cordoned() {
     assert_eq!(status["paused"], "aborted by the operator", "{status}");
     assert_eq!(status["cordoned_by_this_run"], json!([]), "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_prune_keeps_the_newest_and_refuses_during_a_run() {
+    let env = Env::start(Scenario::small()).await;
+    // An unfinished run (stopped by the etcd gate): prune refuses, nothing removed.
+    let stale = kubeladder_sim::Fault::StaleEtcdMember { name: "cp-old".to_owned(), peer_ip: "127.0.9.9".to_owned() };
+    env.sim.add_fault(stale).unwrap();
+    let (code, _, _) = env.run(&apply_args(&env, "1.20", "follow", "1", "state")).await;
+    assert_eq!(code, 1);
+    let (code, stdout, stderr) = env.run(&recover_args(&env, &["recover", "prune", "--yes"])).await;
+    assert_eq!(code, 2, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("is unfinished") && stdout.is_empty(), "{stderr}");
+    env.sim.clear_faults();
+    let (code, stdout, stderr) = env.run(&env.resume_args("state", "1")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+
+    // Two hops: two kubeadm etcd backups, two manifests backups, two snapshots on cp-1.
+    let files = || env.sim.host_state("cp-1").unwrap().files;
+    let count = |prefix: &str| {
+        let mut dirs: Vec<String> = files()
+            .into_iter()
+            .filter(|f| f.starts_with(prefix))
+            .map(|f| f[..prefix.len() + f[prefix.len()..].find('/').unwrap_or(f.len() - prefix.len())].to_owned())
+            .collect();
+        dirs.dedup();
+        dirs
+    };
+    let etcd_backups = count("/etc/kubernetes/tmp/kubeadm-backup-etcd-");
+    assert_eq!(etcd_backups.len(), 2, "{etcd_backups:?}");
+    let (code, stdout, stderr) = env.run(&recover_args(&env, &["recover", "prune", "-o", "json"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    let entries: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let would: Vec<&str> =
+        entries.iter().filter(|e| e["action"] == "would remove").map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(would.len(), 3, "one of each kind: {entries:#?}");
+    assert!(would.contains(&etcd_backups[0].as_str()), "the older etcd backup: {would:?}");
+    assert!(would.iter().any(|p| p.contains("/h1_cp-1_etcd-snapshot.db")), "{would:?}");
+    assert_eq!(count("/etc/kubernetes/tmp/kubeadm-backup-etcd-").len(), 2, "a listing removes nothing");
+
+    let (code, stdout, stderr) = env.run(&recover_args(&env, &["recover", "prune", "--yes"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("removed"), "{stdout}");
+    assert_eq!(count("/etc/kubernetes/tmp/kubeadm-backup-etcd-"), vec![etcd_backups[1].clone()], "the newest stays");
+    assert_eq!(count("/etc/kubernetes/tmp/kubeadm-backup-manifests-").len(), 1);
+    let snapshots: Vec<String> = files().into_iter().filter(|f| f.ends_with("etcd-snapshot.db")).collect();
+    assert!(snapshots.len() == 1 && snapshots[0].contains("/h2_cp-1_"), "{snapshots:?}");
+    let (code, _, stderr) = env.run(&recover_args(&env, &["recover", "prune", "--keep", "0"])).await;
+    assert!(code == 2 && stderr.contains("--keep 0"), "{stderr}");
+}

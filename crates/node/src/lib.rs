@@ -24,6 +24,7 @@ pub mod hosts;
 pub mod ops;
 pub mod output;
 pub mod probe;
+pub mod prune;
 pub mod recovery;
 
 pub use error::NodeError;

@@ -447,6 +447,10 @@ pub struct RunArgs {
     /// Progress output: bars on a terminal (auto), plain lines, or JSON lines
     #[arg(short, long, value_enum, default_value_t)]
     pub output: crate::progress::ProgressFormat,
+    /// Keep each hop's etcd snapshot on the node only (by default it is also copied into
+    /// the state directory's `snapshots/` and checked against the node's sha256)
+    #[arg(long)]
+    pub no_snapshot_copy: bool,
 }
 
 #[derive(Debug, Args)]
@@ -544,6 +548,31 @@ pub enum RecoverCommand {
     List(RecoverListArgs),
     /// Rerun kubeadm, reconverge with --force, restore manifests or etcd on one node
     Node(RecoverNodeArgs),
+    /// Remove old kubeadm backups and kubeladder snapshots, keeping the newest N of each kind
+    Prune(RecoverPruneArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Per control-plane node, for each kind - kubeadm's etcd backups \
+(/etc/kubernetes/tmp/kubeadm-backup-etcd-*, a full copy of /var/lib/etcd that kubeadm makes on every `upgrade apply` \
+and never removes), kubeadm's manifests backups, kubeladder's etcd snapshots (/var/lib/kubeladder/snapshots) - the \
+newest --keep are kept and the older ones listed; --yes removes them. The newest of each kind is never removed, and \
+nothing is pruned while a run is unfinished (its backups are what `recover node` needs).\n\n\
+Examples:\n  kubeladder recover prune --hosts hosts.yaml\n  kubeladder recover prune --hosts hosts.yaml --keep 2 --yes")]
+pub struct RecoverPruneArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub reach: ReachArgs,
+    /// How many of each kind to keep per node (at least 1)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub keep: usize,
+    /// Remove them (without it, only list what would be removed)
+    #[arg(long)]
+    pub yes: bool,
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 #[derive(Debug, Args)]

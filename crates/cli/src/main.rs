@@ -44,6 +44,9 @@ fn main() -> ExitCode {
         Command::Recover(args::RecoverCommand::Node(args)) => {
             commands::cluster::block_on(commands::recover::node(&args))
         }
+        Command::Recover(args::RecoverCommand::Prune(args)) => {
+            commands::cluster::block_on(commands::recover::prune(&args))
+        }
         Command::Status(args) => commands::status::run(&args),
         Command::Report(args) => commands::report::run(&args),
         Command::Sim(args::SimCommand::Serve(args)) => commands::cluster::block_on(commands::sim::serve(&args)),

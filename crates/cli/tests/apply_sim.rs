@@ -342,6 +342,56 @@ async fn follow_1_18_to_1_23_keeps_every_invariant() {
     let counts = env.sim.request_counts();
     let evictions = |v: &str| counts.get(&("eviction".to_owned(), format!("pods ({v})"))).copied().unwrap_or(0);
     assert!(evictions("policy/v1beta1") > 0 && evictions("policy/v1") > 0, "{counts:?}");
+    assert_snapshots_copied(&env, "state", 5);
+}
+
+/// Each hop's etcd snapshot is in the state directory: its record, and a copy whose sha256
+/// (computed here by the real `sha256sum`) and size are the recorded ones. Returns the
+/// records in hop order.
+fn assert_snapshots_copied(env: &Env, state: &str, hops: usize) -> Vec<Value> {
+    let dir = env.path(state).join("snapshots");
+    let mut records: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
+        })
+        .collect();
+    records.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(records.len(), hops, "one snapshot per hop: {records:?}");
+    for (name, record) in &records {
+        let copy = dir.join(name.replace(".json", ".db"));
+        let out = std::process::Command::new("sha256sum").arg(&copy).output().unwrap();
+        assert!(out.status.success(), "{}", copy.display());
+        let sum = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned();
+        assert_eq!(record["sha256"], sum.as_str(), "{name}: the copy's checksum");
+        assert_eq!(record["size"].as_u64().unwrap(), std::fs::metadata(&copy).unwrap().len(), "{name}");
+        // No host etcdctl on a kubeadm node: taken inside the etcd container.
+        assert!(record["taken_with"].as_str().unwrap().contains("crictl exec"), "{record}");
+        assert!(record["total_keys"].as_u64().unwrap() > 0, "{record}");
+    }
+    records.into_iter().map(|(_, r)| r).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_1_33_to_1_35_go_through_the_etcd_container_and_etcdutl_on_3_6() {
+    let env = Env::start(Scenario::small().with_version(KubeVersion::new(1, 33, 5))).await;
+    for host in env.sim.hosts() {
+        let state = env.sim.host_state(&host.node).unwrap();
+        assert!(!state.files.iter().any(|f| f.ends_with("/etcdctl")), "{} has a host etcdctl", host.node);
+    }
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.35", "follow", "1", "state")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let records = assert_snapshots_copied(&env, "state", 2);
+    // The 1.33 -> 1.34 hop starts on etcd 3.5 (etcdctl checks), 1.34 -> 1.35 on 3.6 (etcdutl).
+    assert!(records[0]["etcd_version"].as_str().unwrap().starts_with("3.5"), "{}", records[0]);
+    assert_eq!(records[0]["verified_with"], "etcdctl snapshot status");
+    assert!(records[1]["etcd_version"].as_str().unwrap().starts_with("3.6"), "{}", records[1]);
+    assert_eq!(records[1]["verified_with"], "etcdutl snapshot status");
+    let data = kubeladder_core::release::ReleaseData::embedded().unwrap();
+    assert_converged(&env, data.get(Minor::new(1, 35)).unwrap().latest_patch, &BTreeSet::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -552,6 +602,38 @@ async fn fault_stops_then_resume_finishes(
     assert!(f.violations.is_empty(), "invariants broken:\n{}", f.violations.join("\n"));
     assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
     (failed["error"].as_str().unwrap_or("").to_owned(), stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_etcd_member_stops_the_hop_before_anything_changes_then_resume_finishes() {
+    let fault = kubeladder_sim::Fault::StaleEtcdMember { name: "cp-old".to_owned(), peer_ip: "127.0.9.9".to_owned() };
+    let (error, _) = fault_stops_then_resume_finishes(Scenario::ha(), fault, "cp-1", "etcd-snapshot", &[]).await;
+    assert!(
+        error.contains("etcd member cp-old (https://127.0.9.9:2380) is not healthy")
+            && error.contains("matches no control-plane node"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unhealthy_etcd_member_stops_the_run_before_anything_changes() {
+    let env = Env::start(Scenario::ha()).await;
+    env.sim.add_fault(kubeladder_sim::Fault::CorruptEtcd { node: "cp-2".to_owned() }).unwrap();
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let failed = events(&stdout).into_iter().find(|e| e["event"] == "failed").expect("a failure report");
+    assert_eq!(failed["step"], "etcd-snapshot", "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("gate etcd") && error.contains("etcd member cp-2 ("), "{error}");
+    assert!(!error.contains("cp-1 (") && !error.contains("cp-3 ("), "only cp-2 is named: {error}");
+    // Nothing changed: no node cordoned, every kubelet and kubeadm where it was, no snapshot.
+    for node in env.sim.store().list("nodes", None) {
+        assert!(!cordoned(&node), "{} was cordoned", str_at(&node, "/metadata/name"));
+        assert_eq!(str_at(&node, "/status/nodeInfo/kubeletVersion"), "v1.18.20");
+    }
+    let kubeadm = env.sim.host_state("cp-1").unwrap();
+    assert_eq!(kubeadm.package("kubeadm").unwrap().version.as_deref(), Some("1.18.20-00"));
+    assert!(!kubeadm.files.iter().any(|f| f.starts_with("/var/lib/kubeladder/snapshots/")), "a snapshot was taken");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -784,6 +866,9 @@ async fn etcd_restores_from_kubeadm_backup_and_from_snapshot_on_a_single_member(
         listing["snapshots"][0]["bytes"].as_u64().is_some_and(|b| b > 0),
         "the snapshot's size is listed: {listing}"
     );
+    // Restoring runs while etcd is stopped, so there is no etcd container to exec into:
+    // like a real operator, install etcd's tools on the host first.
+    assert!(env.sim.install_host_etcd_tools("cp-1", "3.4.13"));
     // Missing member certificates: refused before anything moves.
     let sim = &env.sim;
     let exec = |argv: &[&str]| {
@@ -1060,4 +1145,53 @@ async fn a_mirror_without_the_version_fails_the_install_before_anything_is_insta
     assert!(all.contains("has no kubeadm v1.19.16") && all.contains("nothing was installed"), "{all}");
     let state = env.sim.host_state("cp-1").unwrap();
     assert_eq!(state.package("kubeadm").unwrap().version.as_deref(), Some("1.18.20-00"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_prune_keeps_the_newest_and_refuses_during_a_run() {
+    let env = Env::start(Scenario::small()).await;
+    // An unfinished run (stopped by the etcd gate): prune refuses, nothing removed.
+    let stale = kubeladder_sim::Fault::StaleEtcdMember { name: "cp-old".to_owned(), peer_ip: "127.0.9.9".to_owned() };
+    env.sim.add_fault(stale).unwrap();
+    let (code, _, _) = env.run(&apply_args(&env, "1.20", "follow", "1", "state")).await;
+    assert_eq!(code, 1);
+    let (code, stdout, stderr) = env.run(&recover_args(&env, &["recover", "prune", "--yes"])).await;
+    assert_eq!(code, 2, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("is unfinished") && stdout.is_empty(), "{stderr}");
+    env.sim.clear_faults();
+    let (code, stdout, stderr) = env.run(&env.resume_args("state", "1")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+
+    // Two hops: two kubeadm etcd backups, two manifests backups, two snapshots on cp-1.
+    let files = || env.sim.host_state("cp-1").unwrap().files;
+    let count = |prefix: &str| {
+        let mut dirs: Vec<String> = files()
+            .into_iter()
+            .filter(|f| f.starts_with(prefix))
+            .map(|f| f[..prefix.len() + f[prefix.len()..].find('/').unwrap_or(f.len() - prefix.len())].to_owned())
+            .collect();
+        dirs.dedup();
+        dirs
+    };
+    let etcd_backups = count("/etc/kubernetes/tmp/kubeadm-backup-etcd-");
+    assert_eq!(etcd_backups.len(), 2, "{etcd_backups:?}");
+    let (code, stdout, stderr) = env.run(&recover_args(&env, &["recover", "prune", "-o", "json"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    let entries: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let would: Vec<&str> =
+        entries.iter().filter(|e| e["action"] == "would remove").map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(would.len(), 3, "one of each kind: {entries:#?}");
+    assert!(would.contains(&etcd_backups[0].as_str()), "the older etcd backup: {would:?}");
+    assert!(would.iter().any(|p| p.contains("/h1_cp-1_etcd-snapshot.db")), "{would:?}");
+    assert_eq!(count("/etc/kubernetes/tmp/kubeadm-backup-etcd-").len(), 2, "a listing removes nothing");
+
+    let (code, stdout, stderr) = env.run(&recover_args(&env, &["recover", "prune", "--yes"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("removed"), "{stdout}");
+    assert_eq!(count("/etc/kubernetes/tmp/kubeadm-backup-etcd-"), vec![etcd_backups[1].clone()], "the newest stays");
+    assert_eq!(count("/etc/kubernetes/tmp/kubeadm-backup-manifests-").len(), 1);
+    let snapshots: Vec<String> = files().into_iter().filter(|f| f.ends_with("etcd-snapshot.db")).collect();
+    assert!(snapshots.len() == 1 && snapshots[0].contains("/h2_cp-1_"), "{snapshots:?}");
+    let (code, _, stderr) = env.run(&recover_args(&env, &["recover", "prune", "--keep", "0"])).await;
+    assert!(code == 2 && stderr.contains("--keep 0"), "{stderr}");
 }

@@ -32,6 +32,7 @@ pub mod checks;
 pub mod cluster;
 pub mod drain;
 pub mod error;
+pub mod etcd;
 pub mod forecast;
 pub mod image;
 pub mod journal;

@@ -63,6 +63,9 @@ pub enum NodeError {
     )]
     Downgrade { node: String, package: String, installed: String, target: String, package_manager: String },
 
+    #[error("node {node}: etcd snapshot: {reason}")]
+    EtcdSnapshot { node: String, reason: String },
+
     #[error("{0}")]
     Core(#[from] kubeladder_core::CoreError),
 

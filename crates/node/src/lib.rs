@@ -20,11 +20,13 @@
 
 pub mod ansible;
 pub mod error;
+pub mod etcd_snapshot;
 pub mod exec;
 pub mod hosts;
 pub mod ops;
 pub mod output;
 pub mod probe;
+pub mod prune;
 pub mod recovery;
 pub mod sources;
 

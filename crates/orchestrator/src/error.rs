@@ -54,6 +54,10 @@ pub enum StepError {
     #[error(transparent)]
     Journal(Box<OrchestratorError>),
 
+    /// An etcd snapshot could not be kept on this machine as recorded.
+    #[error("etcd snapshot of node {node}: {reason} ({path})")]
+    SnapshotCopy { node: String, path: std::path::PathBuf, reason: String },
+
     /// A step given to the wrong port (a bug, not an operator's problem).
     #[error("internal error: {0}")]
     Internal(String),
@@ -120,7 +124,7 @@ impl StepError {
             | Self::NoPackageManager { .. }
             | Self::NoPackageSource { .. }
             | Self::VersionNotInRepository(_) => FailureKind::CommandFailed,
-            Self::Postcondition { .. } => FailureKind::Postcondition,
+            Self::Postcondition { .. } | Self::SnapshotCopy { .. } => FailureKind::Postcondition,
             Self::Gate { .. } => FailureKind::Gate,
             Self::Kube(_) => FailureKind::Cluster,
             Self::Node(_) | Self::Core(_) | Self::Journal(_) | Self::Internal(_) => FailureKind::Other,

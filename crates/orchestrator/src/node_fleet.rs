@@ -23,8 +23,9 @@ use kubeladder_core::package::{KubePackage, PackageManager, RepoStyle, Repositor
 use kubeladder_core::plan::{Action, Step};
 use kubeladder_core::release::ReleaseData;
 use kubeladder_core::{KubeVersion, Minor};
+use kubeladder_node::etcd_snapshot::{self, SnapshotRecord};
 use kubeladder_node::exec::{self, OpOutcome};
-use kubeladder_node::ops::{self, RepoSource};
+use kubeladder_node::ops::{self, EtcdTls, RepoSource};
 use kubeladder_node::sources::PackageSources;
 use kubeladder_node::{Executor, NodeOp};
 
@@ -33,6 +34,9 @@ use crate::runner::NodePort;
 
 /// Where etcd snapshots go on the first control-plane node.
 pub const SNAPSHOT_DIR: &str = "/var/lib/kubeladder/snapshots";
+
+/// The run's snapshot directory inside its state directory on the operator's machine.
+pub const LOCAL_SNAPSHOT_DIR: &str = "snapshots";
 
 /// How long one node command may take (kubeadm apply waits for static pods itself).
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +65,17 @@ pub struct NodeFleet {
     ran: Mutex<BTreeSet<String>>,
     /// Each node's package sources (from the hosts file; pkgs.k8s.io only when absent).
     sources: BTreeMap<String, PackageSources>,
+    /// Where etcd snapshots' records (and, when copying, the snapshots) go on this machine.
+    snapshots: Option<SnapshotStore>,
+}
+
+/// The run's snapshot directory on the operator's machine: one `<step>.json`
+/// ([`kubeladder_node::etcd_snapshot::SnapshotRecord`]) per snapshot, and `<step>.db`, the
+/// copy checked against the record's sha256, unless copying is switched off.
+#[derive(Debug, Clone)]
+pub struct SnapshotStore {
+    pub dir: std::path::PathBuf,
+    pub copy: bool,
 }
 
 impl std::fmt::Debug for NodeFleet {
@@ -87,6 +102,7 @@ impl NodeFleet {
             package_managers: Mutex::new(package_managers),
             ran: Mutex::new(BTreeSet::new()),
             sources: BTreeMap::new(),
+            snapshots: None,
         }
     }
 
@@ -147,6 +163,13 @@ impl NodeFleet {
                 shown.join(", ")
             },
         })))
+    }
+
+    /// Keep snapshot records (and copies, when `copy`) under `dir` on this machine.
+    #[must_use]
+    pub fn with_snapshot_store(mut self, dir: std::path::PathBuf, copy: bool) -> Self {
+        self.snapshots = Some(SnapshotStore { dir, copy });
+        self
     }
 
     #[must_use]
@@ -229,10 +252,89 @@ impl NodeFleet {
         }
     }
 
+    fn snapshot_name(step: &Step) -> String {
+        step.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+    }
+
     fn snapshot_path(&self, step: &Step) -> String {
-        let name: String =
-            step.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-        format!("{SNAPSHOT_DIR}/{}/{name}.db", self.run_id)
+        format!("{SNAPSHOT_DIR}/{}/{}.db", self.run_id, Self::snapshot_name(step))
+    }
+
+    /// Done when the record exists, the node's file still has the recorded sha256 and (when
+    /// copying) so does the copy here.
+    async fn snapshot_done(&self, step: &Step, store: &SnapshotStore) -> Result<bool, StepError> {
+        let name = Self::snapshot_name(step);
+        let Ok(text) = std::fs::read_to_string(store.dir.join(format!("{name}.json"))) else { return Ok(false) };
+        let Ok(record) = serde_json::from_str::<SnapshotRecord>(&text) else { return Ok(false) };
+        let exec = self.executor(&step.node)?;
+        let remote = etcd_snapshot::remote_sha256(exec, &record.node_path, self.timeouts.other).await?;
+        if remote.as_deref() != Some(record.sha256.as_str()) {
+            return Ok(false);
+        }
+        if store.copy {
+            let Ok(bytes) = std::fs::read(store.dir.join(format!("{name}.db"))) else { return Ok(false) };
+            return Ok(etcd_snapshot::sha256_hex(&bytes) == record.sha256);
+        }
+        Ok(true)
+    }
+
+    /// The etcd gate before a hop changes anything: every member answers, none is a
+    /// learner or stale (belongs to no control-plane node), a leader is present
+    /// (`core::etcd::gate`). Refuses with every problem, naming the members.
+    async fn etcd_gate(&self, exec: &dyn Executor, step: &Step) -> Result<(), StepError> {
+        let tls = EtcdTls::default();
+        let access = etcd_snapshot::locate(exec, self.timeouts.other).await?;
+        let (members, statuses) = etcd_snapshot::cluster_status(exec, &access, &tls, self.timeouts.other).await?;
+        let control_planes: Vec<(String, String)> = self
+            .roles
+            .iter()
+            .filter(|(_, role)| **role == Role::ControlPlane)
+            .map(|(node, _)| (node.clone(), String::new()))
+            .collect();
+        let verdict = kubeladder_core::etcd::gate(&members, &statuses, &control_planes);
+        if verdict.passed() {
+            return Ok(());
+        }
+        let _ = step;
+        Err(StepError::Gate { gate: "etcd".to_owned(), seconds: 0, message: verdict.problems.join("; ") })
+    }
+
+    /// Take the snapshot, copy it here and check the copy against the node's sha256, then
+    /// write the record (last: a record means the snapshot is complete).
+    async fn take_snapshot(&self, step: &Step, store: &SnapshotStore) -> Result<(), StepError> {
+        let exec = self.executor(&step.node)?;
+        let name = Self::snapshot_name(step);
+        let path = self.snapshot_path(step);
+        self.etcd_gate(exec, step).await?;
+        let record = etcd_snapshot::take(exec, &path, &EtcdTls::default(), self.timeouts.other).await?;
+        let io = |path: &std::path::Path, e: std::io::Error| StepError::SnapshotCopy {
+            node: step.node.clone(),
+            path: path.to_owned(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(&store.dir).map_err(|e| io(&store.dir, e))?;
+        if store.copy {
+            let bytes = etcd_snapshot::fetch(exec, &path, record.size, self.timeouts.other).await?;
+            let local = store.dir.join(format!("{name}.db"));
+            let sha = etcd_snapshot::sha256_hex(&bytes);
+            if sha != record.sha256 || bytes.len() as u64 != record.size {
+                return Err(StepError::SnapshotCopy {
+                    node: step.node.clone(),
+                    path: local,
+                    reason: format!(
+                        "the copy has sha256 {sha} and {} bytes, the node's file {} has {} and {} bytes",
+                        bytes.len(),
+                        record.node_path,
+                        record.sha256,
+                        record.size
+                    ),
+                });
+            }
+            write_atomically(&local, &bytes).map_err(|e| io(&local, e))?;
+        }
+        let json = serde_json::to_vec_pretty(&record).map_err(|e| StepError::Internal(e.to_string()))?;
+        let record_path = store.dir.join(format!("{name}.json"));
+        write_atomically(&record_path, &json).map_err(|e| io(&record_path, e))
     }
 
     /// The node operation behind a step and its timeout.
@@ -265,8 +367,21 @@ impl NodeFleet {
     }
 }
 
+/// Write `bytes` to `path` through a temporary file, fsync, rename.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("kubeladder.tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
 impl NodePort for NodeFleet {
     async fn check(&self, step: &Step) -> Result<bool, StepError> {
+        if let (Action::EtcdSnapshot, Some(store)) = (&step.action, &self.snapshots) {
+            return self.snapshot_done(step, store).await;
+        }
         let pm = self.package_manager(&step.node).await?;
         // An install is done when every package is installed at the step's Kubernetes
         // version (whatever revision the repository had) and, on apt, held.
@@ -291,6 +406,9 @@ impl NodePort for NodeFleet {
     }
 
     async fn run(&self, step: &Step) -> Result<(), StepError> {
+        if let (Action::EtcdSnapshot, Some(store)) = (&step.action, &self.snapshots) {
+            return self.take_snapshot(step, store).await;
+        }
         let pm = self.package_manager(&step.node).await?;
         let exec = self.executor(&step.node)?;
         let (mut op, timeout) = self.op_for(step, pm)?;
@@ -301,6 +419,23 @@ impl NodePort for NodeFleet {
         }
         match exec::run_op(exec, &op, pm, timeout).await? {
             OpOutcome::AlreadyDone | OpOutcome::Done(_) => {}
+        }
+        // After kubeadm changed a control plane (and maybe restarted its etcd member), the
+        // etcd gate again before the next node is touched; the member gets a minute to rejoin.
+        if matches!(op, NodeOp::KubeadmUpgradeApply { .. } | NodeOp::KubeadmUpgradeControlPlaneNode { .. })
+            && self.snapshots.is_some()
+        {
+            let mut attempt = 0;
+            loop {
+                match self.etcd_gate(exec, step).await {
+                    Ok(()) => break,
+                    Err(_) if attempt < 30 => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
         if let Ok(mut ran) = self.ran.lock() {
             ran.insert(step.id.clone());

@@ -507,3 +507,97 @@ impl RecoveryPlan {
         Ok(Some(dir.clone()))
     }
 }
+
+/// One thing `recover prune` found: kept or removed (or to be removed).
+#[derive(Debug, Serialize)]
+pub struct PruneEntry {
+    pub node: String,
+    /// `kubeadm etcd`, `kubeadm manifests`, `etcd snapshot`.
+    pub kind: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// `keep`, `remove` (with `--yes`: removed) or `would remove`.
+    pub action: String,
+}
+
+/// A path on a node and its size, when known.
+type PathSize = (String, Option<u64>);
+
+/// The order of a snapshot: its run's UTC time (`<host>-YYYYMMDDTHHMMSSZ-<pid>`), then the
+/// hop number of its file name (`h12_...`).
+fn snapshot_order(path: &str) -> (String, u64) {
+    let mut parts = path.rsplit('/');
+    let file = parts.next().unwrap_or_default();
+    let run = parts.next().unwrap_or_default();
+    let time = run.split('-').find(|p| p.len() == 16 && p.ends_with('Z') && p.contains('T')).unwrap_or(run);
+    let hop = file.strip_prefix('h').and_then(|r| r.split('_').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    (time.to_owned(), hop)
+}
+
+/// `recover prune`: per control-plane node, keep the newest `keep` (at least 1) of each
+/// kind - kubeadm etcd backups, kubeadm manifests backups, kubeladder snapshots - and
+/// list (or with `yes`, remove) the older ones. Refused while a run is unfinished: its
+/// backups and snapshots are what recovery needs.
+pub async fn prune(
+    target: &ClusterTarget,
+    reach_with: &RecoverReach,
+    keep: usize,
+    yes: bool,
+) -> Result<Vec<PruneEntry>, OrchestratorError> {
+    if keep == 0 {
+        return Err(refused("--keep 0 would remove the newest backup; keep at least 1 of each kind"));
+    }
+    let session = Session::open(target).await?;
+    let dir = session.state_dir(reach_with.state_dir.as_deref())?;
+    if let Ok((header, progress)) = journal_store::inspect(&dir)
+        && !progress.finished
+    {
+        return Err(refused(format!(
+            "run {} in {} is unfinished; its kubeadm backups and snapshots are what `recover` needs. Finish it (`kubeladder resume`) or abort it first",
+            header.run_id,
+            dir.display()
+        )));
+    }
+    let reach = Reach::build(reach_with.hosts.as_deref(), &session.inventory)?;
+    let mut entries = Vec::new();
+    for name in control_planes(&session.inventory, None)? {
+        let exec = reach.executor(name)?;
+        let pm = package_manager(&reach, exec.as_ref(), name).await?;
+        let backups = backups_of(exec.as_ref(), pm).await?;
+        let mut snapshots = snapshots_of(exec.as_ref(), pm).await?;
+        snapshots.sort_by_key(|s| snapshot_order(&s.path));
+        let mut groups: Vec<(String, Vec<PathSize>)> = Vec::new();
+        for kind in [BackupKind::Etcd, BackupKind::Manifests] {
+            // Oldest first (kubeadm's timestamps sort as text).
+            let mut of_kind: Vec<&BackupView> = backups.iter().filter(|b| b.kind == kind).collect();
+            of_kind.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+            groups.push((
+                format!("kubeadm {kind:?}").to_lowercase(),
+                of_kind.iter().map(|b| (b.path.clone(), b.bytes)).collect(),
+            ));
+        }
+        groups.push(("etcd snapshot".to_owned(), snapshots.iter().map(|s| (s.path.clone(), s.bytes)).collect()));
+        for (kind, items) in groups {
+            let old = items.len().saturating_sub(keep);
+            for (index, (path, bytes)) in items.into_iter().enumerate() {
+                let action = if index >= old {
+                    "keep"
+                } else if yes {
+                    kubeladder_node::prune::remove(exec.as_ref(), &path, TIMEOUT).await?;
+                    "removed"
+                } else {
+                    "would remove"
+                };
+                entries.push(PruneEntry {
+                    node: name.to_owned(),
+                    kind: kind.clone(),
+                    path,
+                    bytes,
+                    action: action.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(entries)
+}

@@ -44,6 +44,9 @@ pub struct RunSettings {
     pub poll: Duration,
     /// Workers unavailable at once.
     pub max_unavailable: MaxUnavailable,
+    /// Copy each etcd snapshot into the state directory (`snapshots/`) and check it against
+    /// the sha256 recorded on the node (on unless the operator opts out).
+    pub copy_snapshots: bool,
 }
 
 /// Where a run's progress goes: every journal record once it is durable, and the few
@@ -135,7 +138,9 @@ pub async fn start(prepared: Prepared, settings: RunSettings) -> Result<StartedR
     let session = prepared.session;
     let dir = session.state_dir(settings.state_dir.as_deref())?;
     let run_id = new_run_id();
-    let fleet = reach_fleet(&session, &settings, &run_id).await?;
+    let fleet = reach_fleet(&session, &settings, &run_id)
+        .await?
+        .with_snapshot_store(dir.join(crate::node_fleet::LOCAL_SNAPSHOT_DIR), settings.copy_snapshots);
     let lock = RunLock::acquire(&session.clients.api, &run_id).await?;
     let header = Header {
         format: journal::FORMAT,
@@ -165,7 +170,9 @@ pub async fn resume(target: &ClusterTarget, settings: RunSettings) -> Result<Res
         return Ok(Resumed::AlreadyFinished { dir });
     }
     let run_id = journal.header().run_id.clone();
-    let fleet = reach_fleet(&session, &settings, &run_id).await?;
+    let fleet = reach_fleet(&session, &settings, &run_id)
+        .await?
+        .with_snapshot_store(dir.join(crate::node_fleet::LOCAL_SNAPSHOT_DIR), settings.copy_snapshots);
     let lock = RunLock::acquire(&session.clients.api, &run_id).await?;
     Ok(Resumed::Started(Box::new(StartedRun { session, journal, fleet, lock, settings })))
 }

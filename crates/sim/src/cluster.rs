@@ -234,6 +234,20 @@ impl RunningSim {
         self.store.lock().hosts.get(node).and_then(|h| h.files.text(path)).map(str::to_owned)
     }
 
+    /// Install host `etcdctl` and `etcdutl` binaries of etcd `version` (`3.5.21`) on a host,
+    /// as an operator may have done (kubeadm's packages do not: by default a host has none,
+    /// and the tools are reached inside the etcd container). `false` when no such host.
+    pub fn install_host_etcd_tools(&self, node: &str, version: &str) -> bool {
+        let mut inner = self.store.lock();
+        let now = inner.clock().elapsed_secs();
+        let Some(host) = inner.hosts.get_mut(node) else { return false };
+        [("etcdctl", crate::host::HOST_ETCDCTL), ("etcdutl", crate::host::HOST_ETCDUTL)].into_iter().all(
+            |(tool, path)| {
+                host.files.write_all(path, std::sync::Arc::from(format!("{tool} {version}\n")), 0o755, now).is_ok()
+            },
+        )
+    }
+
     /// The hosts file for `transport: sim` (see the contract): the simulator's URL, token
     /// and `ca_file` (where the caller writes [`RunningSim::ca_pem`]) in `defaults`, then
     /// every host with its address and package manager.

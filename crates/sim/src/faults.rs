@@ -76,6 +76,10 @@ pub enum Fault {
     /// until the data directory is restored (from a kubeadm etcd backup or a snapshot).
     /// Clearing faults does not repair the data.
     CorruptEtcd { node: String },
+    /// etcd lists a member at `peer_ip` that never answers and matches no node: a control
+    /// plane whose machine was removed without `etcdctl member remove` (the stale member of
+    /// kubernetes-sigs/cluster-api#5509). Clearing faults removes it.
+    StaleEtcdMember { name: String, peer_ip: String },
 }
 
 impl Fault {
@@ -193,6 +197,17 @@ impl Faults {
             _ => true,
         });
         out
+    }
+
+    /// The stale etcd members in effect: (name, peer IP).
+    pub(crate) fn stale_etcd_members(&self) -> Vec<(String, String)> {
+        self.active
+            .iter()
+            .filter_map(|a| match &a.fault {
+                Fault::StaleEtcdMember { name, peer_ip } => Some((name.clone(), peer_ip.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether the exec connection for this command on `node` is to be dropped (uses one).

@@ -311,6 +311,8 @@ async fn manifests_restored_from_the_backup_bring_the_old_pods_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_etcd_until_its_data_is_restored() {
     let sim = start(HostTimings::default()).await;
+    // Restoring runs with etcd stopped (no container to exec into): host tools.
+    assert!(sim.install_host_etcd_tools("cp-1", "3.4.13"));
     let etcd = ETCDCTL;
     let snapshot = "/var/lib/kubeladder/h1.db";
     exec_ok(&sim, "cp-1", &["mkdir", "-p", "--", "/var/lib/kubeladder"]).await;

@@ -110,9 +110,35 @@ async fn single_node_upgrade_through_the_exec_endpoint() {
     assert!(exec_ok(&sim, "cp-1", &query).await.starts_with("kubeadm\t1.19.16-00\thold ok installed\n"));
     assert_eq!(exec_ok(&sim, "cp-1", &["kubeadm", "version", "-o", "short"]).await, "v1.19.16\n");
 
-    // EtcdSnapshot.
+    // EtcdSnapshot. A kubeadm node has no etcdctl of its own: it is in the etcd container.
     let snapshot = "/var/lib/kubeladder/snapshots/h1.db";
     exec_ok(&sim, "cp-1", &["mkdir", "-p", "--", "/var/lib/kubeladder/snapshots"]).await;
+    let (code, _, stderr) = exec(&sim, "cp-1", &["etcdctl", "version"]).await;
+    assert_eq!((code, stderr.as_str()), (127, "etcdctl: command not found\n"));
+    let id = exec_ok(&sim, "cp-1", &["crictl", "ps", "--name", "^etcd$", "--state", "running", "-q"]).await;
+    let id = id.trim();
+    assert_eq!(id.len(), 13, "{id:?}");
+    let tls = &ETCDCTL[3..];
+    let mut save = vec!["crictl", "exec", id, "etcdctl"];
+    save.extend_from_slice(tls);
+    // Outside the container's mounts the file is not on the host: etcdctl cannot write there.
+    let (code, _, stderr) = exec(&sim, "cp-1", &[save.clone(), vec!["snapshot", "save", snapshot]].concat()).await;
+    assert_eq!(code, 1, "{stderr}");
+    exec_ok(&sim, "cp-1", &[save, vec!["snapshot", "save", "/var/lib/etcd/h1.db"]].concat()).await;
+    // etcd 3.4 (kubeadm 1.18): etcdctl checks snapshots, there is no etcdutl yet.
+    let status = exec_ok(
+        &sim,
+        "cp-1",
+        &["crictl", "exec", id, "etcdctl", "snapshot", "status", "/var/lib/etcd/h1.db", "-w", "json"],
+    )
+    .await;
+    assert!(status.contains("\"totalKey\""), "{status}");
+    let (code, _, stderr) = exec(&sim, "cp-1", &["crictl", "exec", id, "etcdutl", "version"]).await;
+    assert!(code == 1 && stderr.contains("executable file not found"), "{stderr}");
+    let sum = exec_ok(&sim, "cp-1", &["sha256sum", "--", "/var/lib/etcd/h1.db"]).await;
+    assert_eq!(sum.split_whitespace().nth(1), Some("/var/lib/etcd/h1.db"), "{sum}");
+    // With host tools installed (as an operator may), the host path works too.
+    assert!(sim.install_host_etcd_tools("cp-1", "3.4.13"));
     let etcd = ETCDCTL;
     let saved = exec_ok(&sim, "cp-1", &argv(&etcd, &["snapshot", "save", snapshot])).await;
     assert_eq!(saved, format!("Snapshot saved at {snapshot}\n"));

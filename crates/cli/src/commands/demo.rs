@@ -60,6 +60,7 @@ async fn demo_in(
             gate_timeout: Duration::from_secs(300),
             poll: Duration::from_millis(200),
             output: args.output,
+            no_snapshot_copy: false,
         },
         to: args.to,
         strategy: StrategyArgs {

@@ -6,7 +6,7 @@ use kubeladder_orchestrator::facts::BackupKind;
 use kubeladder_orchestrator::recover::{self, NodeBackups, RecoverAction, RecoverReach};
 
 use crate::Outcome;
-use crate::args::{ReachArgs, RecoverListArgs, RecoverNodeArgs};
+use crate::args::{ReachArgs, RecoverListArgs, RecoverNodeArgs, RecoverPruneArgs};
 use crate::commands::cluster_target;
 use crate::error::CliError;
 use crate::output;
@@ -43,6 +43,29 @@ fn reach(args: &ReachArgs) -> RecoverReach {
 pub async fn list(args: &RecoverListArgs) -> Result<Outcome, CliError> {
     let report = recover::list(&cluster_target(&args.cluster), &reach(&args.reach), args.node.as_deref()).await?;
     output::emit(args.output, &report, || render_list(&report))?;
+    Ok(Outcome::Ok)
+}
+
+/// `kubeladder recover prune`.
+pub async fn prune(args: &RecoverPruneArgs) -> Result<Outcome, CliError> {
+    let entries = recover::prune(&cluster_target(&args.cluster), &reach(&args.reach), args.keep, args.yes).await?;
+    output::emit(args.output, &entries, || {
+        if entries.is_empty() {
+            return "no kubeadm backups and no kubeladder snapshots\n".to_owned();
+        }
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| {
+                let size = e.bytes.map_or_else(|| "-".to_owned(), human_bytes);
+                vec![e.node.clone(), e.kind.clone(), size, e.action.clone(), e.path.clone()]
+            })
+            .collect();
+        let mut out = output::table(&["NODE", "KIND", "SIZE", "ACTION", "PATH"], rows);
+        if !args.yes && entries.iter().any(|e| e.action == "would remove") {
+            out += "\nnothing removed; pass --yes to remove them\n";
+        }
+        out
+    })?;
     Ok(Outcome::Ok)
 }
 

@@ -50,6 +50,7 @@ fn settings(run: &RunArgs, max_unavailable: MaxUnavailable) -> RunSettings {
         gate_timeout: run.gate_timeout,
         poll: run.poll,
         max_unavailable,
+        copy_snapshots: !run.no_snapshot_copy,
     }
 }
 

@@ -136,6 +136,17 @@ pub(crate) async fn upgrade_static_pods(
                 return Err(format!("the new manifest of {component} is missing from {upgraded}"));
             };
             if component == "etcd" {
+                // kubeadm copies the etcd data before it compares versions, so every
+                // `upgrade apply|node` of a stacked control plane leaves a backup, even when
+                // etcd stays (kubernetes/kubernetes cmd/kubeadm/app/phases/upgrade/staticpods.go,
+                // `performEtcdStaticPodUpgrade`: `CopyDir` before the version check).
+                let backed_up = host
+                    .files
+                    .mkdir_p(&backup_etcd)
+                    .and_then(|()| host.files.copy(ETCD_DATA_DIR, &format!("{backup_etcd}/etcd"), true, now));
+                if let Err(err) = backed_up {
+                    return Err(format!("failed to back up etcd data: {}", err.text()));
+                }
                 let (current_tag, new_tag) = (image::manifest_image(&current), image::manifest_image(&new));
                 let (current_tag, new_tag) = (current_tag.and_then(|i| i.tag), new_tag.and_then(|i| i.tag));
                 if let (Some(current_tag), Some(new_tag)) = (current_tag, new_tag) {
@@ -167,13 +178,6 @@ pub(crate) async fn upgrade_static_pods(
                 }
             }
             if component == "etcd" {
-                let backed_up = host
-                    .files
-                    .mkdir_p(&backup_etcd)
-                    .and_then(|()| host.files.copy(ETCD_DATA_DIR, &format!("{backup_etcd}/etcd"), true, now));
-                if let Err(err) = backed_up {
-                    return Err(format!("failed to back up etcd data: {}", err.text()));
-                }
                 etcd_upgraded = true;
             }
             let backup = format!("{backup_manifests}/{component}.yaml");

@@ -2,9 +2,10 @@
 //! `drop_exec` and `command` faults, then dispatch to the tool. Unknown programs exit 127
 //! (`CMD: command not found`), unknown options of known programs exit 2.
 
-use super::etcdctl::EtcdView;
+use super::crictl::{HOST_ETCDCTL, HOST_ETCDUTL, host_tool};
+use super::etcdctl::{EtcdTool, EtcdView, SimMember};
 use super::systemctl::Effect;
-use super::{CommandOutput, apt, etcdctl, kubeadm, rpm, shell, systemctl};
+use super::{CommandOutput, apt, coreutils, crictl, etcdctl, kubeadm, rpm, shell, systemctl};
 use crate::store::{Store, StoreInner};
 
 /// Why a command got no answer.
@@ -60,6 +61,7 @@ fn dispatch(inner: &mut StoreInner, node: &str, program: &str, args: &[String]) 
         revision: inner.resource_version(),
         keys: crate::resources::RESOURCES.iter().map(|d| inner.count(&d.key())).sum(),
         serving: etcd_serving(inner, node),
+        members: etcd_members(inner),
     };
     let Some(host) = inner.hosts.get_mut(node) else {
         return (CommandOutput::fail(255, format!("no host named {node}\n")), 0.0);
@@ -96,10 +98,43 @@ fn dispatch(inner: &mut StoreInner, node: &str, program: &str, args: &[String]) 
             }
             (out, quick)
         }
-        "etcdctl" => etcdctl::etcdctl(host, args, etcd_view, now, false),
-        "etcdutl" => etcdctl::etcdctl(host, args, etcd_view, now, true),
+        // No etcd tools on a kubeadm node unless the scenario installed them: kubeadm's
+        // packages do not ship them (they live in the etcd image; see `crictl`).
+        "etcdctl" => match host_tool(host, HOST_ETCDCTL) {
+            Some(minor) => etcdctl::etcdctl(host, args, &etcd_view, now, EtcdTool { offline: false, minor }),
+            None => (CommandOutput::not_found("etcdctl"), 0.0),
+        },
+        "etcdutl" => match host_tool(host, HOST_ETCDUTL) {
+            Some(minor) => etcdctl::etcdctl(host, args, &etcd_view, now, EtcdTool { offline: true, minor }),
+            None => (CommandOutput::not_found("etcdutl"), 0.0),
+        },
+        "crictl" => crictl::crictl(host, args, &etcd_view, now),
+        "sha256sum" => (coreutils::sha256sum(host, args), quick),
+        "stat" => (coreutils::stat(host, args), quick),
+        "base64" => (coreutils::base64(host, args), quick),
         other => (CommandOutput::not_found(other), 0.0),
     }
+}
+
+/// The etcd cluster's members: every host with a stacked etcd (an etcd manifest, or one
+/// stopped aside by kubeladder), then the stale members faults add.
+fn etcd_members(inner: &StoreInner) -> Vec<SimMember> {
+    let mut members: Vec<SimMember> = inner
+        .hosts
+        .by_node
+        .iter()
+        .filter(|(_, h)| {
+            h.files.is_file(&format!("{}/etcd.yaml", super::MANIFESTS_DIR))
+                || h.files.is_file(&format!("{}/kubeladder-stopped/etcd.yaml", super::KUBEADM_TMP_DIR))
+        })
+        .map(|(node, h)| SimMember { name: node.clone(), ip: h.address.clone(), serving: etcd_serving(inner, node) })
+        .collect();
+    members.extend(inner.faults.stale_etcd_members().into_iter().map(|(name, ip)| SimMember {
+        name,
+        ip,
+        serving: false,
+    }));
+    members
 }
 
 /// Whether the etcd static pod on `node` is Ready (so that a local etcdctl gets answers).

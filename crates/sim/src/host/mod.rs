@@ -11,6 +11,8 @@
 mod apt;
 pub(crate) mod build;
 mod control_plane;
+mod coreutils;
+mod crictl;
 mod etcdctl;
 pub(crate) mod exec;
 pub(crate) mod exec_api;
@@ -32,6 +34,7 @@ use kubeladder_core::{KubeVersion, Minor};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use control_plane::apiserver_version;
+pub use crictl::{HOST_ETCDCTL, HOST_ETCDUTL};
 pub use files::{FileData, Files, FsError};
 /// kubeadm's layout is core's: the same paths the nodes kubeladder drives have.
 pub use kubeladder_core::kubeadm::{KUBEADM_TMP_DIR, MANIFESTS_DIR};

@@ -349,6 +349,7 @@ pub(crate) fn sh(host: &mut Host, args: &[String], now: f64) -> CommandOutput {
         "kubeladder-move" => move_script(host, rest, true),
         "kubeladder-aside" => move_script(host, rest, false),
         "kubeladder-restore" => restore_script(host, rest, now),
+        "kubeladder-read-chunk" => super::coreutils::read_chunk(host, rest),
         other => CommandOutput::fail(
             127,
             format!(
@@ -360,7 +361,8 @@ pub(crate) fn sh(host: &mut Host, args: &[String], now: f64) -> CommandOutput {
 }
 
 /// The `$0` names of the scripts kubeladder runs with `sh -c`.
-const SCRIPTS: [&str; 6] = [
+const SCRIPTS: [&str; 7] = [
+    "kubeladder-read-chunk",
     "kubeladder-write",
     "kubeladder-detect",
     "kubeladder-key",

@@ -13,8 +13,7 @@ use crate::output::Format;
 #[derive(Debug, Parser)]
 #[command(
     name = "kubeladder",
-    // A flag given twice takes its last value (as in kubectl), so wrappers can append overrides.
-    args_override_self = true,
+    // A flag given twice is refused (exit 2): a careless repeat must not silently win.
     version,
     about = "Upgrade a kubeadm-built Kubernetes cluster safely, one minor at a time, across every node",
     long_about = "kubeladder upgrades a kubeadm-built Kubernetes cluster from the version it runs to a target \
@@ -27,6 +26,7 @@ To try it without a cluster: demo, or sim serve for a simulated one that real ku
     after_help = "Exit codes: 0 ok; 1 violations found (skew, check), a step or a cluster operation failed (the \
 message says how to continue); 2 bad input, nothing changed; 3 the plan has blockers, nothing changed; 4 a run \
 paused on request (resume continues).\n\n\
+Every subcommand's --help lists its own exit codes and examples.\n\n\
 Examples:\n  kubeladder demo\n  kubeladder path --from v1.18.4 --to 1.23\n  \
 kubeladder plan --to 1.23 --hosts hosts.yaml\n  kubeladder apply --to 1.23 --hosts hosts.yaml\n  \
 kubeladder resume --hosts hosts.yaml"
@@ -109,7 +109,7 @@ pub struct HostsCheckArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
     pub timeout: std::time::Duration,
     /// Hosts checked at once
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value = "16", value_parser = positive)]
     pub max_concurrent: usize,
     /// Record unknown SSH host keys instead of refusing them (trust on first use)
     #[arg(long)]
@@ -143,7 +143,7 @@ pub struct SimServeArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: std::net::SocketAddr,
     /// Simulated seconds per real second
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value = "1", value_parser = speed)]
     pub speed: f64,
     /// Cluster version (default v1.18.20)
     #[arg(long, value_parser = version)]
@@ -299,7 +299,7 @@ pub struct DrainArgs {
     #[arg(long)]
     pub no_ignore_daemonsets: bool,
     /// Evictions in flight at once
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value = "8", value_parser = positive)]
     pub max_concurrent_evictions: usize,
     /// Delete pods instead of evicting them (ignores PodDisruptionBudgets)
     #[arg(long)]
@@ -342,8 +342,31 @@ pub struct CheckArgs {
     pub output: Format,
 }
 
+/// A duration flag: a positive humantime duration (`0s` would give up before trying).
 fn duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration like 90s, 5m or 1h: {e}"))
+    let d = humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration like 90s, 5m or 1h: {e}"))?;
+    if d.is_zero() {
+        return Err(format!("{text:?} is zero; give a positive duration like 90s, 5m or 1h"));
+    }
+    Ok(d)
+}
+
+/// A count flag that must be at least 1 (`0` would do nothing, or everything at once).
+fn positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 would never start anything; give at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a whole number of at least 1")),
+    }
+}
+
+/// Simulated seconds per real second: finite and positive (0 stops time, NaN or inf break it).
+fn speed(text: &str) -> Result<f64, String> {
+    let v: f64 = text.parse().map_err(|_| format!("{text:?} is not a number like 1, 30 or 0.5"))?;
+    if !v.is_finite() || v <= 0.0 || v > 10_000.0 {
+        return Err(format!("{text:?}: the speed must be a number above 0 and at most 10000"));
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Args)]
@@ -523,7 +546,7 @@ pub struct DemoArgs {
     #[arg(long, value_name = "N|N%", default_value = "2", value_parser = max_unavailable)]
     pub max_unavailable: kubeladder_core::window::MaxUnavailable,
     /// Simulated seconds per real second
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value = "30", value_parser = speed)]
     pub speed: f64,
     /// Progress output: bars on a terminal (auto), plain lines, or JSON lines
     #[arg(short, long, value_enum, default_value_t)]

@@ -99,7 +99,7 @@ impl Scenario {
             (Some("small"), None, None) => Ok(Self::small()),
             (Some("ha"), None, None) => Ok(Self::ha()),
             (Some("large"), None, None) => Ok(Self::large(1000, 30)),
-            (Some("large"), Some(nodes), pods) => {
+            (Some("large"), Some(nodes), pods) if parts.next().is_none() => {
                 let bad = |what: &str, text: &str, range: &str| {
                     SimError::Scenario(format!("{name}: {what} {text:?} is not a whole number in {range}"))
                 };

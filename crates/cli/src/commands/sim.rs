@@ -77,6 +77,17 @@ fn ca_path(hosts: &std::path::Path) -> std::path::PathBuf {
 /// Whether two paths name the same file: equal once made absolute, or the same inode.
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     use std::os::unix::fs::MetadataExt as _;
+    // `dir/sub/../x` and `dir/x`: compare with each parent directory resolved.
+    let resolved = |p: &std::path::Path| {
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let parent = std::fs::canonicalize(parent).ok()?;
+        Some(parent.join(p.file_name()?))
+    };
+    if let (Some(x), Some(y)) = (resolved(a), resolved(b))
+        && x == y
+    {
+        return true;
+    }
     if let (Ok(x), Ok(y)) = (std::path::absolute(a), std::path::absolute(b))
         && x == y
     {
@@ -92,7 +103,9 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 /// patch) or a patch that exists in the release data (`v1.28.15`); `flag` names where.
 pub fn cluster_version(version: KubeVersion, flag: &str) -> Result<KubeVersion, CliError> {
     let data = ReleaseData::embedded()?;
-    Target::Version(version).resolve(data, PathOptions::default()).map_err(|e| CliError::Usage(format!("{flag} {version}: {e}")))
+    Target::Version(version)
+        .resolve(data, PathOptions::default())
+        .map_err(|e| CliError::Usage(format!("{flag} {version}: {e}")))
 }
 
 /// A built-in scenario (`small`, `ha`, `large:N[:P]`) or a scenario file (YAML).

@@ -92,6 +92,17 @@ const CASES: &[Case] = &[
         "header.json is damaged .*missing field `format`.*restore header.json",
     ),
     Case("status --state-dir {dir} --state-dir {dir}", 2, "cannot be used multiple times"),
+    // Damaged journals: a verdict for each kind of damage, recoverable ones recovered.
+    Case(
+        "status --state-dir {journal_no_snapshot}",
+        0,
+        "3/27 steps done.*kubeladder resume --state-dir .*journal_no_snapshot",
+    ),
+    Case("status --state-dir {journal_bad_snapshot}", 0, "3/27 steps done"),
+    Case("status --state-dir {journal_no_log}", 0, "Run run-42"),
+    Case("status --state-dir {journal_garbled_line}", 1, "corrupt at line 2.*only its last line may be incomplete"),
+    Case("status --state-dir {journal_torn_tail}", 0, "3/27 steps done"),
+    Case("status --state-dir {journal_future_format}", 1, "has format 999; this kubeladder reads format"),
     Case("status --state-dir {dir} -o xml", 2, "invalid value 'xml'"),
     // ---- sim serve ----
     Case("sim serve", 2, "--kubeconfig-out <PATH>"),
@@ -382,12 +393,75 @@ fn fixtures(sim: &RunningSim, dir: &Path) -> BTreeMap<&'static str, String> {
     std::fs::write(garbled.join("header.json"), [0xff_u8, 0xfe, 0x00, b'{']).unwrap();
     std::fs::write(garbled.join("events.jsonl"), "").unwrap();
     f.insert("journal_garbled_header", garbled.display().to_string());
+    for (name, damage) in [
+        ("journal_no_snapshot", "rm state.json"),
+        ("journal_bad_snapshot", "garble state.json"),
+        ("journal_no_log", "rm events.jsonl"),
+        ("journal_garbled_line", "garble line 2"),
+        ("journal_torn_tail", "tear the tail"),
+        ("journal_future_format", "format 999"),
+    ] {
+        let journal = dir.join(name);
+        write_journal(&journal);
+        match damage {
+            "rm state.json" => std::fs::remove_file(journal.join("state.json")).unwrap(),
+            "garble state.json" => std::fs::write(journal.join("state.json"), "{\"seq\": [").unwrap(),
+            "rm events.jsonl" => std::fs::remove_file(journal.join("events.jsonl")).unwrap(),
+            "garble line 2" => {
+                let log = std::fs::read_to_string(journal.join("events.jsonl")).unwrap();
+                let mut lines: Vec<&str> = log.lines().collect();
+                lines[1] = "{\"seq\": 2, garbage";
+                std::fs::write(journal.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
+            }
+            "tear the tail" => {
+                let mut log = std::fs::read_to_string(journal.join("events.jsonl")).unwrap();
+                log.push_str("{\"seq\": 99, \"at\": \"t\", \"ev");
+                std::fs::write(journal.join("events.jsonl"), log).unwrap();
+            }
+            _ => {
+                let header = std::fs::read_to_string(journal.join("header.json")).unwrap();
+                let mut v: Value = serde_json::from_str(&header).unwrap();
+                v["format"] = Value::from(999);
+                std::fs::write(journal.join("header.json"), v.to_string()).unwrap();
+            }
+        }
+        f.insert(name, journal.display().to_string());
+    }
     let empty = dir.join("journal_empty_header");
     std::fs::create_dir_all(&empty).unwrap();
     std::fs::write(empty.join("header.json"), "{}").unwrap();
     std::fs::write(empty.join("events.jsonl"), "").unwrap();
     f.insert("journal_empty_header", empty.display().to_string());
     f
+}
+
+/// A journal of a 1.28 -> 1.29 run with 3 steps done and one in doubt, closed, with its
+/// snapshot written (as after a pause).
+fn write_journal(dir: &Path) {
+    use kubeladder_core::journal::{Event, FORMAT, Header};
+    use kubeladder_core::path::{PathOptions, Target, upgrade_path};
+    use kubeladder_core::plan::{WorkerStrategy, plan, uniform_cluster};
+    use kubeladder_core::release::ReleaseData;
+    let from = kubeladder_core::KubeVersion::parse("v1.28.15").unwrap();
+    let path =
+        upgrade_path(ReleaseData::embedded().unwrap(), from, Target::parse("1.29").unwrap(), PathOptions::default())
+            .unwrap();
+    let p = plan(&uniform_cluster(from, 1, 2), &path, WorkerStrategy::Follow).unwrap();
+    let header = Header {
+        format: FORMAT,
+        run_id: "run-42".to_owned(),
+        cluster_uid: "uid-1".to_owned(),
+        created_at: "t".to_owned(),
+        plan: p.clone(),
+    };
+    let mut journal = kubeladder_orchestrator::Journal::create(dir, header).unwrap();
+    let ids: Vec<String> = p.steps().map(|s| s.id.clone()).collect();
+    for id in &ids[..3] {
+        journal.record(Event::StepStarted { step: id.clone() }).unwrap();
+        journal.record(Event::StepFinished { step: id.clone(), skipped: false }).unwrap();
+    }
+    journal.record(Event::StepStarted { step: ids[3].clone() }).unwrap();
+    journal.record(Event::RunPaused { reason: "test".to_owned() }).unwrap();
 }
 
 /// Split on spaces, `''` is the empty argument; replace `{name}` by its fixture.

@@ -67,12 +67,18 @@ pub enum Command {
     Recover(RecoverCommand),
     /// Show the progress recorded in a run's journal
     Status(StatusArgs),
+    /// Write a run's report from its journal: an HTML timeline, JSON or tables
+    Report(crate::operator_args::ReportArgs),
     /// A simulated kubeadm cluster that serves the real Kubernetes HTTPS API
     #[command(subcommand)]
     Sim(SimCommand),
     /// Reach every node the way an upgrade would and report what it runs
     #[command(subcommand)]
     Hosts(HostsCommand),
+    /// Print a shell completion script: bash, zsh, fish or powershell
+    Completion(crate::operator_args::CompletionArgs),
+    /// Write the man pages, one per command, into a directory
+    Man(crate::operator_args::ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +91,8 @@ pub enum SimCommand {
 pub enum HostsCommand {
     /// Connect to every node and report OS, package manager, repository and packages
     Check(HostsCheckArgs),
+    /// Write a hosts file from a kubespray/Ansible inventory (INI or YAML)
+    Import(crate::operator_args::HostsImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -537,7 +545,8 @@ pub struct AbortArgs {
 v1.18.20 with Deployments behind PodDisruptionBudgets, a StatefulSet, DaemonSets), and upgrades it with exactly the \
 code path `apply` uses on a real cluster: HTTPS Kubernetes API, simulated hosts running apt-get, kubeadm and \
 systemctl, journal, lock, drains within budgets. --from and --to take a minor (its newest patch) or an exact \
-patch. The demo's directory (kubeconfig, hosts file, journal) is private (0700) and removed at the end.\n\n\
+patch. The demo's directory is private (0700); its credentials are removed at the end, the journal stays for \
+`kubeladder report`.\n\n\
 Exit codes: 0 finished, 1 a step failed, 2 bad input, 4 paused (Ctrl-C).\n\n\
 Examples:\n  kubeladder demo\n  kubeladder demo --to 1.21 --scenario small -o json\n  \
 kubeladder demo --from 1.28 --to 1.33 --workers lag")]

@@ -3,18 +3,28 @@
 mod args;
 mod commands;
 mod error;
+mod live;
+mod operator_args;
 mod output;
+mod plugin;
 mod progress;
+mod report_html;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::args::{Cli, Command};
+use crate::args::Command;
 use crate::error::CliError;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // What the bash completion script calls for NODE arguments; not a command of its own,
+    // so that no shell offers it.
+    if let Some(cluster) = commands::shell::node_names_request() {
+        return match commands::cluster::block_on(commands::shell::nodes(&cluster)) {
+            Ok(code) => code.into(),
+            Err(err) => err.exit_code(),
+        };
+    }
+    let cli = plugin::parse();
     let result = match cli.command {
         Command::Skew(args) => commands::skew::run(&args),
         Command::Path(args) => commands::path::run(&args),
@@ -35,8 +45,12 @@ fn main() -> ExitCode {
             commands::cluster::block_on(commands::recover::node(&args))
         }
         Command::Status(args) => commands::status::run(&args),
+        Command::Report(args) => commands::report::run(&args),
         Command::Sim(args::SimCommand::Serve(args)) => commands::cluster::block_on(commands::sim::serve(&args)),
         Command::Hosts(args::HostsCommand::Check(args)) => commands::cluster::block_on(commands::hosts::check(&args)),
+        Command::Hosts(args::HostsCommand::Import(args)) => commands::hosts_import::run(&args),
+        Command::Completion(args) => commands::shell::completion(&args),
+        Command::Man(args) => commands::shell::man(&args),
     };
     match result {
         Ok(code) => code.into(),

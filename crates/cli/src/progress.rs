@@ -1,8 +1,8 @@
 //! One printer for a run's progress, fed with journal records as they become durable.
 //!
 //! - terminal (stderr is a TTY, `-o auto`): progress bars - the whole run, the current hop,
-//!   one row per node with the step it is in - with log lines printed above the bars so
-//!   they never tear;
+//!   one row per node with the step it is in and for how long - with only the events an
+//!   operator must see printed above them (`live.rs` chooses);
 //! - plain (`-o plain`, or no terminal): one line per event on stdout;
 //! - JSON (`-o json`): one JSON object per line on stdout, e.g.
 //!   `{"ts":"...","event":"step_started","hop":"v1.19.16","node":"worker-2","step":"drain","id":"h1/worker-2/drain"}`,
@@ -41,6 +41,11 @@ struct Bars {
     overall: ProgressBar,
     hop: ProgressBar,
     nodes: BTreeMap<String, ProgressBar>,
+    /// A node row while a step runs (with its elapsed time) and between steps.
+    running: ProgressStyle,
+    idle: ProgressStyle,
+    /// Which events get a line above the rows.
+    notable: Mutex<crate::live::Notable>,
 }
 
 pub struct Printer {
@@ -148,6 +153,8 @@ impl Printer {
             Event::NodeRecovered { .. } => ("node_recovered", None),
             Event::RunPaused { .. } => ("run_paused", None),
             Event::RunFinished => ("run_finished", None),
+            Event::NodeDrained { .. } => ("node_drained", None),
+            Event::WindowWaiting { .. } => ("window_waiting", None),
         };
         let info = step.and_then(|s| self.steps.get(s));
         self.track(record, info);
@@ -157,6 +164,12 @@ impl Printer {
         }
         if let Some(bars) = &self.bars {
             self.update_bars(bars, record, info);
+            // The rows show every step; above them only what an operator must see.
+            let view = info.map(|i| crate::live::StepView { hop: &i.hop, node: &i.node, action: i.action });
+            if let Some(line) = bars.notable.lock().ok().and_then(|mut n| n.line(record, view)) {
+                self.message(&line);
+            }
+            return;
         }
         if let Some(line) = plain_line(record, info) {
             self.message(&line);
@@ -187,6 +200,9 @@ impl Printer {
     }
 
     fn update_bars(&self, bars: &Bars, record: &Record, info: Option<&StepInfo>) {
+        if let Event::WindowWaiting { reasons } = &record.event {
+            bars.hop.set_message(format!("workers waiting: {}", reasons.join("; ")));
+        }
         let Some(info) = info else { return };
         let hop_done = self.state.lock().map_or(0, |s| s.hop_done);
         bars.hop.set_length(self.hop_sizes.get(&info.hop).copied().unwrap_or(0));
@@ -196,18 +212,22 @@ impl Printer {
         match &record.event {
             Event::StepStarted { .. } => {
                 if let Some(row) = row {
-                    row.set_message(format!("{:<16} {} {}", info.node, info.hop, info.action));
+                    row.set_style(bars.running.clone());
+                    row.reset_elapsed();
+                    row.set_message(crate::live::row(&info.node, &info.hop, info.action, ""));
                 }
             }
             Event::StepFinished { .. } => {
                 bars.overall.inc(1);
                 if let Some(row) = row {
-                    row.set_message(format!("{:<16} {} {} done", info.node, info.hop, info.action));
+                    row.set_style(bars.idle.clone());
+                    row.set_message(crate::live::row(&info.node, &info.hop, info.action, "done"));
                 }
             }
             Event::StepFailed { .. } => {
                 if let Some(row) = row {
-                    row.set_message(format!("{:<16} {} {} FAILED", info.node, info.hop, info.action));
+                    row.set_style(bars.idle.clone());
+                    row.set_message(crate::live::row(&info.node, &info.hop, info.action, "FAILED"));
                 }
             }
             _ => {}
@@ -237,6 +257,8 @@ fn make_bars(total: usize, done: usize, nodes: &[String]) -> Bars {
     let hop = multi.add(ProgressBar::new(0).with_style(style).with_prefix("hop"));
     let row_style =
         ProgressStyle::with_template("  {spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let running = ProgressStyle::with_template("  {spinner} {msg} {elapsed_precise}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
     let nodes = nodes
         .iter()
         .map(|n| {
@@ -246,7 +268,7 @@ fn make_bars(total: usize, done: usize, nodes: &[String]) -> Bars {
             (n.clone(), row)
         })
         .collect();
-    Bars { multi, overall, hop, nodes }
+    Bars { multi, overall, hop, nodes, running, idle: row_style, notable: Mutex::default() }
 }
 
 fn json_event(record: &Record, name: &str, info: Option<&StepInfo>) -> Value {
@@ -272,6 +294,12 @@ fn json_event(record: &Record, name: &str, info: Option<&StepInfo>) -> Value {
         }
         Event::RunPaused { reason } => value["reason"] = json!(reason),
         Event::RunFinished => {}
+        Event::NodeDrained { node, evicted, budget_waits } => {
+            value["node"] = json!(node);
+            value["evicted"] = json!(evicted);
+            value["budget_waits"] = json!(budget_waits);
+        }
+        Event::WindowWaiting { reasons } => value["reasons"] = json!(reasons),
     }
     value
 }
@@ -294,6 +322,10 @@ fn plain_line(record: &Record, info: Option<&StepInfo>) -> Option<String> {
         }
         Event::RunPaused { reason } => Some(format!("{at}  run paused: {reason}")),
         Event::RunFinished => Some(format!("{at}  run finished")),
+        Event::NodeDrained { node, evicted, budget_waits } => {
+            Some(format!("{at}  node/{node} drained: {evicted} pod(s) evicted, {budget_waits} budget wait(s)"))
+        }
+        Event::WindowWaiting { reasons } => Some(format!("{at}  workers waiting: {}", reasons.join("; "))),
     }
 }
 

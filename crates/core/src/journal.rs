@@ -68,6 +68,19 @@ pub enum Event {
         action: String,
         reopened: Vec<String>,
     },
+    /// A drain finished: the pods it evicted and the eviction attempts a budget answered
+    /// with 429 (retried). For the run report; journals written before it have none.
+    NodeDrained {
+        node: String,
+        evicted: u32,
+        budget_waits: u32,
+    },
+    /// No waiting worker could start (budgets without room, the window full, capacity):
+    /// recorded once when such a wait begins, with the reasons. For the report and the
+    /// live view; changes no progress.
+    WindowWaiting {
+        reasons: Vec<String>,
+    },
     /// Stopped on request (SIGINT, abort) with the cluster consistent.
     RunPaused {
         reason: String,
@@ -176,6 +189,7 @@ impl Progress {
             }
             Event::RunPaused { reason } => self.paused = Some(reason.clone()),
             Event::RunFinished => self.finished = true,
+            Event::NodeDrained { .. } | Event::WindowWaiting { .. } => {}
         }
         self.seq = record.seq;
         Ok(())
@@ -297,6 +311,24 @@ mod tests {
             p.apply(&ids(&plan), &rec(2, Event::StepStarted { step: "h9/x/drain".to_owned() })),
             Err(JournalError::UnknownStep("h9/x/drain".to_owned()))
         );
+    }
+
+    #[test]
+    fn records_of_older_journals_still_load_and_drain_facts_change_no_progress() {
+        // A line as kubeladder wrote it before NodeDrained and WindowWaiting existed.
+        let old: Record =
+            serde_json::from_str(r#"{"seq":3,"at":"2026-11-25T10:00:00Z","event":"node_cordoned","node":"worker-1"}"#)
+                .unwrap();
+        assert_eq!(old.event, Event::NodeCordoned { node: "worker-1".to_owned() });
+        let drained = Event::NodeDrained { node: "worker-1".to_owned(), evicted: 19, budget_waits: 3 };
+        let line = serde_json::to_string(&rec(1, drained.clone())).unwrap();
+        assert!(line.contains(r#""event":"node_drained""#), "{line}");
+        assert_eq!(serde_json::from_str::<Record>(&line).unwrap().event, drained);
+        let plan = small_plan();
+        let mut p = Progress::default();
+        p.apply(&ids(&plan), &rec(1, drained)).unwrap();
+        p.apply(&ids(&plan), &rec(2, Event::WindowWaiting { reasons: vec!["budget".to_owned()] })).unwrap();
+        assert_eq!(p, Progress { seq: 2, ..Progress::default() });
     }
 
     #[test]

@@ -10,6 +10,10 @@ pub enum NodeError {
     #[error("{file}:{line}:{column}: {message}")]
     HostsFile { file: String, line: usize, column: usize, message: String },
 
+    /// An Ansible inventory `hosts import` cannot read (line 0: the whole file).
+    #[error("{file}:{line}: {message}")]
+    Inventory { file: String, line: usize, message: String },
+
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,

@@ -11,12 +11,14 @@
 //!   `sudo -n`, timeouts, bounded sessions, reconnect) and a simulator backend (its HTTPS
 //!   exec endpoint); [`exec::executor_for`] builds the one a [`hosts::Host`] names;
 //!   [`exec::run_op`] runs an operation with its check.
+//! - [`ansible`]: a kubespray/Ansible inventory (INI or YAML) imported as a hosts file.
 //! - [`probe`]: what `hosts check` reports for a node.
 //! - [`recovery`]: the recovery operations' vocabulary (static pods stopped and started,
 //!   manifests restored from kubeadm's backups, the local etcd member restored).
 //!
 //! Errors: [`NodeError`], one enum; messages name the node, the address and the reason.
 
+pub mod ansible;
 pub mod error;
 pub mod exec;
 pub mod hosts;

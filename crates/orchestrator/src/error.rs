@@ -183,7 +183,12 @@ impl OrchestratorError {
                 | Self::Refused(_)
                 | Self::Unreachable(_)
                 | Self::Kube(KubeError::Kubeconfig(_))
-                | Self::Node(NodeError::HostsFile { .. } | NodeError::Io { .. } | NodeError::Core(_))
+                | Self::Node(
+                    NodeError::HostsFile { .. }
+                        | NodeError::Inventory { .. }
+                        | NodeError::Io { .. }
+                        | NodeError::Core(_),
+                )
                 | Self::NoJournal(_)
         )
     }

@@ -128,6 +128,19 @@ pub fn inspect(dir: &Path) -> Result<(Header, Progress), OrchestratorError> {
     Ok((header, progress))
 }
 
+/// Read a journal's header and every durable record without locking or changing it (for
+/// `report`, which works on finished, failed, paused, crashed and running runs alike). A
+/// torn last line is ignored, not repaired.
+pub fn read_records(dir: &Path) -> Result<(Header, Vec<Record>), OrchestratorError> {
+    if !dir.join(HEADER_FILE).exists() {
+        return Err(OrchestratorError::NoJournal(dir.to_owned()));
+    }
+    let header: Header = read_json(&dir.join(HEADER_FILE))?;
+    check_format(dir, &header)?;
+    let (records, _) = read_log(&dir.join(EVENTS))?;
+    Ok((header, records))
+}
+
 /// Replay the log after the snapshot, cut a torn tail, refresh the snapshot.
 fn recover(dir: &Path, header: &Header) -> Result<Progress, OrchestratorError> {
     let events = dir.join(EVENTS);

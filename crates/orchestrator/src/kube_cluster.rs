@@ -97,6 +97,12 @@ impl ClusterPort for KubeCluster {
         Ok(ours)
     }
 
+    fn drained(&self, node: &str) -> Option<(u32, u32)> {
+        let reports = self.reports.lock().ok()?;
+        let report = reports.iter().rev().find(|r| r.node == node)?;
+        Some((u32::try_from(report.evicted.len()).unwrap_or(u32::MAX), report.budget_waits))
+    }
+
     async fn uncordon(&self, step: &Step) -> Result<(), StepError> {
         drain::uncordon(&self.clients.api, &step.node, &self.drain.run_id, false).await?;
         Ok(())

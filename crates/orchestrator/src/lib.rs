@@ -8,7 +8,8 @@
 //! - [`run`]: start (`apply`), resume, abort, and drive a run with the journal, the run lock
 //!   and the [`runner::PlanRunner`];
 //! - [`recover`]: list backups and snapshots, plan and execute one recovery;
-//! - [`cluster_ops`] (`inventory`, `drain`, `uncordon`, `check`) and [`hosts_check`];
+//! - [`cluster_ops`] (`inventory`, `drain`, `uncordon`, `check`), [`hosts_check`] and
+//!   [`inventory_import`] (`hosts import --from-ansible`);
 //! - [`session`]: connecting, the state directory, one executor per node (the composition
 //!   root);
 //! - the runner's ports and their adapters: [`kube_cluster::KubeCluster`] and
@@ -21,6 +22,7 @@
 pub mod cluster_ops;
 pub mod error;
 pub mod hosts_check;
+pub mod inventory_import;
 pub mod journal_store;
 pub mod kube_cluster;
 pub mod node_fleet;

@@ -37,6 +37,11 @@ pub trait ClusterPort: Send + Sync {
         &self,
         pending: &[String],
     ) -> impl Future<Output = Result<(WindowState, Vec<Candidate>), StepError>> + Send;
+    /// What the last drain of `node` did: pods evicted, eviction attempts a budget refused.
+    /// Journaled for the run report; `None` when the port does not know.
+    fn drained(&self, _node: &str) -> Option<(u32, u32)> {
+        None
+    }
 }
 
 /// What the executor needs from the nodes (package manager, kubeadm, systemd, etcdctl).
@@ -232,6 +237,10 @@ impl<'a, C: ClusterPort, N: NodePort> PlanRunner<'a, C, N> {
                     };
                     self.record(event)?;
                 }
+                if let Some((evicted, budget_waits)) = self.cluster.drained(&step.node) {
+                    let event = Event::NodeDrained { node: step.node.clone(), evicted, budget_waits };
+                    self.record(event)?;
+                }
                 Ok(false)
             }
             Action::Uncordon => {
@@ -309,6 +318,10 @@ impl<'a, C: ClusterPort, N: NodePort> PlanRunner<'a, C, N> {
                 }
                 if tasks.is_empty() && !admitted_any {
                     idle_rounds += 1;
+                    if idle_rounds == 1 {
+                        let reasons = admission.waiting.iter().map(ToString::to_string).collect();
+                        self.record(Event::WindowWaiting { reasons })?;
+                    }
                     if idle_rounds > self.window_patience {
                         let waiting = admission.waiting.iter().map(ToString::to_string).collect();
                         return Err(OrchestratorError::WindowStuck(waiting));

@@ -22,13 +22,17 @@ pub async fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
     let dir = std::env::temp_dir().join(format!("kubeladder-demo-{}", std::process::id()));
     let result = Box::pin(demo_in(&sim, &dir, args)).await;
     sim.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    // The journal and its report (state/) stay for `kubeladder report`; the simulator's
+    // credentials go with it.
+    for file in ["kubeconfig", "hosts.yaml", "hosts.yaml.ca.pem"] {
+        let _ = std::fs::remove_file(dir.join(file));
+    }
     if !matches!(result, Ok(crate::Outcome::Ok)) {
-        // Whatever the run suggested (resume, status) pointed into the demo's own directory.
+        // Whatever the run suggested (resume) needs the simulated cluster, which is gone.
         eprintln!(
-            "note: the demo's simulated cluster and its journal ({}) are gone with it; nothing to resume - run \
-             `kubeladder demo` again",
-            dir.display()
+            "note: the demo's simulated cluster is gone with it, so there is nothing to resume (the journal in {} \
+             stays for `kubeladder report`); run `kubeladder demo` again",
+            dir.join("state").display()
         );
     }
     result

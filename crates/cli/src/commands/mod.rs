@@ -4,9 +4,12 @@
 pub mod cluster;
 pub mod demo;
 pub mod hosts;
+pub mod hosts_import;
 pub mod path;
 pub mod plan;
 pub mod recover;
+pub mod report;
+pub mod shell;
 pub mod sim;
 pub mod skew;
 pub mod status;

@@ -217,13 +217,16 @@ async fn drive(
     cluster_args: &ClusterArgs,
     run: &RunArgs,
 ) -> Result<Outcome, CliError> {
-    let resume = resume_command(cluster_args, run, started.dir());
+    let dir = started.dir().to_owned();
+    let resume = resume_command(cluster_args, run, &dir);
     let stop = Arc::new(AtomicBool::new(false));
     let signals = spawn_signals(Arc::clone(&stop), Arc::clone(&printer));
     let observer: Arc<dyn RunObserver> = printer.clone();
     let result = started.drive(observer, stop).await;
     signals.abort();
     printer.finish();
+    // Written before the outcome is reported, so JSON output still ends with it.
+    let report_line = crate::commands::report::after_run(&printer, &dir);
     let report = match result {
         Ok(report) => report,
         Err(e) => {
@@ -231,7 +234,7 @@ async fn drive(
             return Err(CliError::Run { error: e.to_string(), resume });
         }
     };
-    Ok(match &report.end {
+    let outcome = match &report.end {
         RunEnd::Finished { inventory, drains } => {
             report_finished(&printer, inventory, drains, &report);
             Outcome::Ok
@@ -245,7 +248,11 @@ async fn drive(
             report_failure(&printer, failure, *steps_done, report.steps_total, *node_cordoned_by_this_run, &resume);
             Outcome::Failed
         }
-    })
+    };
+    if let Some(line) = report_line {
+        printer.message(&line);
+    }
+    Ok(outcome)
 }
 
 fn report_failure(printer: &Printer, failure: &StepFailure, done: usize, total: usize, cordoned: bool, resume: &str) {

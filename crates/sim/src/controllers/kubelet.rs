@@ -174,7 +174,7 @@ fn report_kube_proxy(inner: &mut StoreInner, namespace: &str, name: &str, node: 
     let Some(version) = inner
         .get(PODS, namespace, name)
         .and_then(|p| container_names(p).first().map(|(_, image)| image.clone()))
-        .and_then(|image| image.rsplit_once(':').map(|(_, tag)| tag.to_owned()))
+        .and_then(|image| kubeladder_core::image::tag(&image).map(str::to_owned))
     else {
         return;
     };

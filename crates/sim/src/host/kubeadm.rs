@@ -301,7 +301,7 @@ fn preflight(
         .and_then(|d| crate::util::get_path(d, "spec.template.spec.containers"))
         .and_then(serde_json::Value::as_array)
         .and_then(|c| c.first())
-        .and_then(|c| str_at(c, "image").rsplit_once(':').map(|(_, t)| t.to_owned()))
+        .and_then(|c| image::tag(str_at(c, "image")).map(str::to_owned))
         .unwrap_or_default();
     Ok(ClusterView { cluster, kubelets, etcd, coredns })
 }
@@ -353,7 +353,7 @@ fn plan(inner: &StoreInner, node: &str, kubeadm: &KubeVersion, args: &[String]) 
     }
     let etcd = manifests::etcd_version(&target);
     let coredns = manifests::coredns_image(&target);
-    let coredns = coredns.rsplit_once(':').map_or(coredns.as_str(), |(_, t)| t);
+    let coredns = image::tag(&coredns).unwrap_or(coredns.as_str());
     out.line("\nUpgrade to the latest stable version:\n");
     out.line("COMPONENT                 CURRENT    TARGET");
     for component in ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"] {

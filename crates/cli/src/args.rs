@@ -13,8 +13,7 @@ use crate::output::Format;
 #[derive(Debug, Parser)]
 #[command(
     name = "kubeladder",
-    // A flag given twice takes its last value (as in kubectl), so wrappers can append overrides.
-    args_override_self = true,
+    // A flag given twice is refused (exit 2): a careless repeat must not silently win.
     version,
     about = "Upgrade a kubeadm-built Kubernetes cluster safely, one minor at a time, across every node",
     long_about = "kubeladder upgrades a kubeadm-built Kubernetes cluster from the version it runs to a target \
@@ -27,6 +26,7 @@ To try it without a cluster: demo, or sim serve for a simulated one that real ku
     after_help = "Exit codes: 0 ok; 1 violations found (skew, check), a step or a cluster operation failed (the \
 message says how to continue); 2 bad input, nothing changed; 3 the plan has blockers, nothing changed; 4 a run \
 paused on request (resume continues).\n\n\
+Every subcommand's --help lists its own exit codes and examples.\n\n\
 Examples:\n  kubeladder demo\n  kubeladder path --from v1.18.4 --to 1.23\n  \
 kubeladder plan --to 1.23 --hosts hosts.yaml\n  kubeladder apply --to 1.23 --hosts hosts.yaml\n  \
 kubeladder resume --hosts hosts.yaml"
@@ -117,7 +117,7 @@ pub struct HostsCheckArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
     pub timeout: std::time::Duration,
     /// Hosts checked at once
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value = "16", value_parser = positive)]
     pub max_concurrent: usize,
     /// Record unknown SSH host keys instead of refusing them (trust on first use)
     #[arg(long)]
@@ -132,7 +132,9 @@ pub struct HostsCheckArgs {
 workloads with PodDisruptionBudgets, controllers, eviction) behind a real HTTPS Kubernetes API with its own CA, \
 writes a kubeconfig for it, prints one line `serving https://127.0.0.1:PORT` when ready, and runs until SIGINT or \
 SIGTERM. Scenarios: small (1 control plane, 2 workers), ha (3 control planes, 6 workers, budgets, a StatefulSet, \
-DaemonSets, an emptyDir pod, a bare pod), large:NODES[:PODS_PER_NODE].\n\n\
+DaemonSets, an emptyDir pod, a bare pod), large:NODES[:PODS_PER_NODE] (NODES 1..=5000, PODS_PER_NODE 0..=110). \
+The kubeconfig and hosts file hold credentials and are written 0600.\n\n\
+Exit codes: 0 stopped by SIGINT/SIGTERM, 1 the simulator failed, 2 bad input (nothing written).\n\n\
 Examples:\n  kubeladder sim serve --scenario ha --kubeconfig-out /tmp/sim.kubeconfig\n  \
 KUBECONFIG=/tmp/sim.kubeconfig kubectl get nodes\n  \
 kubeladder sim serve --scenario large:1000:30 --version 1.28.15 --kubeconfig-out /tmp/big.kubeconfig")]
@@ -151,7 +153,7 @@ pub struct SimServeArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: std::net::SocketAddr,
     /// Simulated seconds per real second
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value = "1", value_parser = speed)]
     pub speed: f64,
     /// Cluster version (default v1.18.20)
     #[arg(long, value_parser = version)]
@@ -247,6 +249,7 @@ pub struct PathArgs {
 CoreDNS and pause columns are what kubeadm at the newest patch deploys.\n\n\
 JSON: a list of {\"minor\",\"latest_patch\",\"released\",\"end_of_life\",\"supported\",\"etcd\",\"coredns\",\
 \"pause\",\"repositories\",\"removed_apis\"}.\n\n\
+Exit codes: 0 ok, 2 bad input.\n\n\
 Examples:\n  kubeladder versions\n  kubeladder versions --date 2024-06-01 -o json")]
 pub struct VersionsArgs {
     /// Judge support status on this date (YYYY-MM-DD; default: today, UTC)
@@ -271,6 +274,7 @@ pub struct ClusterArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Roles come from node labels or a kube-apiserver mirror pod; control-plane versions from \
 the mirror pods' images; the cluster version from the kubeadm-config ConfigMap.\n\n\
+Exit codes: 0 ok, 1 the cluster could not be read (the message says why and what to check), 2 bad input.\n\n\
 Examples:\n  kubeladder inventory\n  kubeladder inventory --kubeconfig ./sim.kubeconfig -o json")]
 pub struct InventoryArgs {
     #[command(flatten)]
@@ -307,7 +311,7 @@ pub struct DrainArgs {
     #[arg(long)]
     pub no_ignore_daemonsets: bool,
     /// Evictions in flight at once
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value = "8", value_parser = positive)]
     pub max_concurrent_evictions: usize,
     /// Delete pods instead of evicting them (ignores PodDisruptionBudgets)
     #[arg(long)]
@@ -319,7 +323,7 @@ pub struct DrainArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "A node cordoned by someone else (no kubeladder.io/cordoned-by annotation, or another run \
-id) is refused, naming who cordoned it.\n\nExamples:\n  kubeladder uncordon worker-3\n  \
+id) is refused, naming who cordoned it.\n\nExit codes: 0 uncordoned, 1 refused or failed, 2 bad input.\n\nExamples:\n  kubeladder uncordon worker-3\n  \
 kubeladder uncordon worker-3 --force")]
 pub struct UncordonArgs {
     /// The node to uncordon
@@ -350,8 +354,32 @@ pub struct CheckArgs {
     pub output: Format,
 }
 
+/// A duration flag: a positive humantime duration (`0s` would give up before trying).
 fn duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration like 90s, 5m or 1h: {e}"))
+    let d =
+        humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration like 90s, 5m or 1h: {e}"))?;
+    if d.is_zero() {
+        return Err(format!("{text:?} is zero; give a positive duration like 90s, 5m or 1h"));
+    }
+    Ok(d)
+}
+
+/// A count flag that must be at least 1 (`0` would do nothing, or everything at once).
+fn positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 would never start anything; give at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a whole number of at least 1")),
+    }
+}
+
+/// Simulated seconds per real second: finite and positive (0 stops time, NaN or inf break it).
+fn speed(text: &str) -> Result<f64, String> {
+    let v: f64 = text.parse().map_err(|_| format!("{text:?} is not a number like 1, 30 or 0.5"))?;
+    if !v.is_finite() || v <= 0.0 || v > 10_000.0 {
+        return Err(format!("{text:?}: the speed must be a number above 0 and at most 10000"));
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Args)]
@@ -414,7 +442,9 @@ fn max_unavailable(text: &str) -> Result<kubeladder_core::window::MaxUnavailable
 #[derive(Debug, Args)]
 #[command(after_help = "Reads the journal without locking or changing it, so it works while a run is going on. \
 A step shown as \"in doubt\" was started but never recorded as finished (the run stopped or crashed during it); \
-`kubeladder resume` re-checks it before doing anything.\n\n\
+`kubeladder resume --state-dir DIR` re-checks it before doing anything.\n\n\
+Exit codes: 0 ok, 1 the journal is damaged (the message names the file and what to do), 2 bad input (no journal \
+in DIR).\n\n\
 Examples:\n  kubeladder status --state-dir ~/.local/state/kubeladder/<cluster-uid>\n  kubeladder status --state-dir DIR -o json")]
 pub struct StatusArgs {
     /// The run's journal directory
@@ -488,6 +518,7 @@ pub struct ApplyArgs {
 #[command(after_help = "Opens the journal (refusing one written for another cluster), takes the run lock, re-checks \
 the step that was running when the run stopped, and continues. Finished steps are never redone; a step whose \
 postcondition already holds is recorded as already done.\n\n\
+Exit codes: 0 finished, 1 a step failed or the journal is damaged, 2 bad input (nothing changed), 4 paused.\n\n\
 Examples:\n  kubeladder resume --hosts hosts.yaml\n  kubeladder resume --state-dir DIR --kubeconfig admin.conf")]
 pub struct ResumeArgs {
     #[command(flatten)]
@@ -502,7 +533,9 @@ pub struct ResumeArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Stop the running `apply`/`resume` first (Ctrl-C finishes its current step). abort takes the \
 run lock, uncordons the nodes this run cordoned (never one cordoned by someone else) and records the run as \
-paused. The cluster stays at the versions reached, which the plan kept inside the skew policy.")]
+paused. The cluster stays at the versions reached, which the plan kept inside the skew policy.\n\n\
+Exit codes: 0 aborted, 1 failed (e.g. the journal is damaged), 2 bad input.\n\n\
+Examples:\n  kubeladder abort\n  kubeladder abort --state-dir DIR --kubeconfig admin.conf")]
 pub struct AbortArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -515,7 +548,10 @@ pub struct AbortArgs {
 #[command(after_help = "Starts a simulated kubeadm cluster in this process (3 control planes and 6 workers at \
 v1.18.20 with Deployments behind PodDisruptionBudgets, a StatefulSet, DaemonSets), and upgrades it with exactly the \
 code path `apply` uses on a real cluster: HTTPS Kubernetes API, simulated hosts running apt-get, kubeadm and \
-systemctl, journal, lock, drains within budgets.\n\n\
+systemctl, journal, lock, drains within budgets. --from and --to take a minor (its newest patch) or an exact \
+patch. The demo's directory is private (0700); its credentials are removed at the end, the journal stays for \
+`kubeladder report`.\n\n\
+Exit codes: 0 finished, 1 a step failed, 2 bad input, 4 paused (Ctrl-C).\n\n\
 Examples:\n  kubeladder demo\n  kubeladder demo --to 1.21 --scenario small -o json\n  \
 kubeladder demo --from 1.28 --to 1.33 --workers lag")]
 pub struct DemoArgs {
@@ -535,7 +571,7 @@ pub struct DemoArgs {
     #[arg(long, value_name = "N|N%", default_value = "2", value_parser = max_unavailable)]
     pub max_unavailable: kubeladder_core::window::MaxUnavailable,
     /// Simulated seconds per real second
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value = "30", value_parser = speed)]
     pub speed: f64,
     /// Progress output: bars on a terminal (auto), plain lines, or JSON lines
     #[arg(short, long, value_enum, default_value_t)]
@@ -580,6 +616,7 @@ pub struct RecoverPruneArgs {
 /etc/kubernetes/manifests, kubeadm's backups in /etc/kubernetes/tmp (kubeadm-backup-manifests-YYYY-MM-DD-HH-MM-SS \
 with the components each holds, kubeadm-backup-etcd-...), kubeladder's etcd snapshots (/var/lib/kubeladder/snapshots) \
 and what the journal says last happened on the node. Read-only.\n\n\
+Exit codes: 0 ok, 1 a node or the cluster could not be read, 2 bad input.\n\n\
 Examples:\n  kubeladder recover list --hosts hosts.yaml\n  kubeladder recover list --node cp-2 -o json")]
 pub struct RecoverListArgs {
     #[command(flatten)]
@@ -616,6 +653,7 @@ data kept aside), start etcd; refused on a multi-member etcd without --allow-quo
 The commands are shown first; --dry-run stops there, --yes runs them. Afterwards the node is verified (static pods \
 Ready at the expected version, or etcd Ready) and the journal, if a run is unfinished, marks the node's steps of the \
 current hop to be checked again by `kubeladder resume`.\n\n\
+Exit codes: 0 recovered (or shown with --dry-run), 1 a command or the verification failed, 2 bad input.\n\n\
 Examples:\n  kubeladder recover node cp-1 --rerun --yes\n  \
 kubeladder recover node cp-1 --restore-manifests /etc/kubernetes/tmp/kubeadm-backup-manifests-2026-11-25-10-01-02 --dry-run")]
 pub struct RecoverNodeArgs {

@@ -572,7 +572,7 @@ async fn fault_stops_then_resume_finishes(
     let env = Env::start(scenario).await;
     let (findings, checker) = spawn_checker(&env, Invariants { max_unavailable: 1, foreign: BTreeSet::new() });
     let mut args = apply_args(&env, "1.19", "follow", "1", "state");
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    override_flags(&mut args, extra);
     // A budget that never allows is a blocker `apply` refuses up front, so that fault is
     // put in effect once the run has started; the others before it starts.
     let (code, stdout, stderr) = if matches!(fault, kubeladder_sim::Fault::PdbNeverAllows { .. }) {
@@ -594,7 +594,7 @@ async fn fault_stops_then_resume_finishes(
     assert!(env.sim.faults().len() <= 1);
     env.sim.clear_faults();
     let mut resume = env.resume_args("state", "1");
-    resume.extend(extra.iter().map(|s| (*s).to_owned()));
+    override_flags(&mut resume, extra);
     let (code, out, err) = env.run(&resume).await;
     checker.abort();
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
@@ -688,6 +688,19 @@ async fn a_budget_that_never_allows_stops_then_resume_finishes() {
     let (error, _) =
         fault_stops_then_resume_finishes(Scenario::small(), fault, None, None, &["--drain-timeout", "3s"]).await;
     assert!(error.contains("default/hello"), "{error}");
+}
+
+/// Replace `--flag value` pairs already in `args` (a flag given twice is refused), append the rest.
+fn override_flags(args: &mut Vec<String>, extra: &[&str]) {
+    for pair in extra.chunks(2) {
+        if let Some(i) = args.iter().position(|a| a == pair[0])
+            && pair.len() == 2
+        {
+            pair[1].clone_into(&mut args[i + 1]);
+        } else {
+            args.extend(pair.iter().map(|s| (*s).to_owned()));
+        }
+    }
 }
 
 // ---- recovery (`kubeladder recover`) ----

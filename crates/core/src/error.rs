@@ -31,7 +31,8 @@ pub enum CoreError {
 
     #[error(
         "target {to} is older than the cluster version {from}; kubeladder does not downgrade \
-         (kubeadm allows one minor down: pass --allow-downgrade to go from {from} to {allowed})"
+         (kubeadm allows one minor down, to {allowed}: `kubeladder path --allow-downgrade` shows that hop; \
+         plan and apply only upgrade - give a --to of {from} or newer)"
     )]
     Downgrade { from: KubeVersion, to: KubeVersion, allowed: Minor },
 

@@ -266,7 +266,10 @@ impl ReleaseData {
             hint: if minor > self.newest().minor {
                 "it is newer than this kubeladder knows: upgrade kubeladder, or check the version".to_owned()
             } else {
-                "kubeladder supports upgrades starting from clusters at 1.17 or later".to_owned()
+                format!(
+                    "it is older than the oldest minor kubeladder knows: kubeladder starts from clusters at {} or later",
+                    self.oldest().minor
+                )
             },
         })
     }

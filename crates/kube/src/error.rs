@@ -37,7 +37,8 @@ pub enum KubeError {
     #[error("kubeconfig: {0}")]
     Kubeconfig(String),
 
-    #[error("cannot {what}: {source}")]
+    /// kube-rs/hyper/rustls errors, told in plain words with what to do ([`explain`]).
+    #[error("cannot {what}: {}", explain(source))]
     Api { what: String, source: Box<kube::Error> },
 
     #[error("the cluster has no {0}; is this a kubeadm cluster?")]
@@ -92,4 +93,62 @@ impl KubeError {
     pub fn api(what: &str, source: kube::Error) -> Self {
         Self::Api { what: what.to_owned(), source: Box::new(source) }
     }
+}
+
+/// The one translation from kube-rs, hyper and rustls errors to what an operator reads:
+/// what went wrong in plain words (unauthorized, certificate not trusted, connection
+/// refused, timed out, not found) and what to do. Unknown errors keep their own text.
+pub fn explain(error: &kube::Error) -> String {
+    if let kube::Error::Api(status) = error {
+        let message = status.message.trim();
+        return match status.code {
+            401 => "unauthorized (HTTP 401): the API server rejected the kubeconfig's credentials; \
+                    check the user's token or client certificate in the kubeconfig, or get a fresh kubeconfig"
+                .to_owned(),
+            403 => format!(
+                "forbidden (HTTP 403): {message}; the kubeconfig's user needs RBAC permission for this \
+                 (kubeladder needs cluster-admin, like kubeadm's admin.conf)"
+            ),
+            404 => format!("not found (HTTP 404): {message}; check the name"),
+            code => format!("the API server answered {} (HTTP {code}): {message}", status.reason),
+        };
+    }
+    // Walk the source chain: hyper wraps the connector's error, which wraps io or rustls.
+    let mut chain = Vec::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return "connection refused: nothing listens at the kubeconfig's server address; \
+                            check `server:` in the kubeconfig (or --context) and that the API server runs"
+                        .to_owned();
+                }
+                std::io::ErrorKind::TimedOut => {
+                    return "timed out connecting to the API server; check the kubeconfig's server address, \
+                            the network and any firewall in between"
+                        .to_owned();
+                }
+                _ => {}
+            }
+        }
+        chain.push(e.to_string());
+        source = e.source();
+    }
+    let all = chain.join(": ");
+    if all.contains("UnknownIssuer") || all.contains("invalid peer certificate") || all.contains("certificate") {
+        return format!(
+            "the API server's certificate is not trusted: it is not signed by the kubeconfig's \
+             certificate-authority(-data), or does not name the server address ({}); use the cluster's own \
+             kubeconfig (kubeadm's /etc/kubernetes/admin.conf)",
+            chain.last().map_or("", String::as_str)
+        );
+    }
+    if all.contains("dns error") || all.contains("failed to lookup address") {
+        return format!("cannot resolve the API server's host name; check `server:` in the kubeconfig ({all})");
+    }
+    if all.contains("Connect") {
+        return format!("cannot connect to the API server; check `server:` in the kubeconfig ({all})");
+    }
+    all
 }

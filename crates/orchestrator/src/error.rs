@@ -168,7 +168,8 @@ pub enum OrchestratorError {
     #[error("cannot {what} {}: {source}", path.display())]
     Io { path: PathBuf, what: String, source: std::io::Error },
 
-    #[error("{} is not valid journal JSON: {source}", path.display())]
+    /// A damaged journal file: the verdict names the file, where, and what the operator can do.
+    #[error("{} is damaged ({source}); {}", path.display(), damage_advice(path))]
     Decode { path: PathBuf, source: serde_json::Error },
 
     #[error("cannot encode journal data: {0}")]
@@ -235,5 +236,21 @@ impl OrchestratorError {
 impl From<OrchestratorError> for StepError {
     fn from(e: OrchestratorError) -> Self {
         Self::Journal(Box::new(e))
+    }
+}
+
+/// What to do about a journal file that cannot be read, by which file it is.
+fn damage_advice(path: &std::path::Path) -> &'static str {
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some("header.json") => {
+            "the journal header (run id, cluster, plan) cannot be read, so this run cannot be resumed or \
+             aborted: restore header.json from a backup, or move the directory aside, uncordon what the run \
+             cordoned (`kubeladder uncordon NODE --run-id RUN`), and start over with `kubeladder plan`"
+        }
+        Some("state.json") => {
+            "the progress snapshot cannot be read; the log events.jsonl holds the same progress: move \
+             state.json aside and run the command again to replay the log"
+        }
+        _ => "inspect the file by hand, or restore it from a backup",
     }
 }

@@ -119,8 +119,8 @@ pub fn inspect(dir: &Path) -> Result<(Header, Progress), OrchestratorError> {
     }
     let header: Header = read_json(&dir.join(HEADER_FILE))?;
     check_format(dir, &header)?;
-    let mut progress: Progress = read_json(&dir.join(STATE))?;
     let (records, _) = read_log(&dir.join(EVENTS))?;
+    let mut progress = read_snapshot(dir, &records)?;
     let steps = StepIds::of(&header.plan);
     for record in &records {
         progress.apply(&steps, record).map_err(OrchestratorError::Journal)?;
@@ -143,9 +143,9 @@ pub fn read_records(dir: &Path) -> Result<(Header, Vec<Record>), OrchestratorErr
 
 /// Replay the log after the snapshot, cut a torn tail, refresh the snapshot.
 fn recover(dir: &Path, header: &Header) -> Result<Progress, OrchestratorError> {
-    let mut progress: Progress = read_json(&dir.join(STATE))?;
     let events = dir.join(EVENTS);
     let (records, good_len) = read_log(&events)?;
+    let mut progress = read_snapshot(dir, &records)?;
     let steps = StepIds::of(&header.plan);
     for record in &records {
         progress.apply(&steps, record).map_err(OrchestratorError::Journal)?;
@@ -158,6 +158,21 @@ fn recover(dir: &Path, header: &Header) -> Result<Progress, OrchestratorError> {
     }
     write_atomically(&dir.join(STATE), &to_json(&progress)?)?;
     Ok(progress)
+}
+
+/// The progress snapshot; when it is missing or damaged and the log still starts at its first
+/// record, the snapshot is only a cache of the log, so replaying the whole log rebuilds it.
+fn read_snapshot(dir: &Path, records: &[Record]) -> Result<Progress, OrchestratorError> {
+    let path = dir.join(STATE);
+    let log_is_whole = records.first().is_some_and(|r| r.seq == 1);
+    match read_json::<Progress>(&path) {
+        Ok(progress) => Ok(progress),
+        Err(OrchestratorError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound && log_is_whole => {
+            Ok(Progress::default())
+        }
+        Err(OrchestratorError::Decode { .. }) if log_is_whole => Ok(Progress::default()),
+        Err(e) => Err(e),
+    }
 }
 
 fn check_format(dir: &Path, header: &Header) -> Result<(), OrchestratorError> {

@@ -190,8 +190,9 @@ impl RunningSim {
         kubeconfig_yaml(&self.url, &self.ca_pem, &self.token)
     }
 
+    /// Write the kubeconfig (it holds the bearer token) readable by its owner only.
     pub fn write_kubeconfig(&self, path: &Path) -> Result<(), SimError> {
-        std::fs::write(path, self.kubeconfig_yaml())?;
+        write_private(path, self.kubeconfig_yaml().as_bytes())?;
         Ok(())
     }
 
@@ -308,4 +309,22 @@ fn yaml_string(text: &str) -> String {
         && text.parse::<f64>().is_err()
         && !matches!(text, "true" | "false" | "null" | "yes" | "no" | "on" | "off");
     if plain { text.to_owned() } else { serde_json::Value::from(text).to_string() }
+}
+
+/// Write a file that holds a credential: created 0600 whatever the umask, and an existing
+/// file is narrowed to 0600 before the secret goes in.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+/// Create a directory (and its parents) whose own mode is 0700 whatever the umask.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
 }

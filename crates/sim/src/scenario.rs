@@ -57,6 +57,15 @@ pub fn default_runtime(version: &KubeVersion) -> &'static str {
     if version.minor() < Minor::new(1, 24) { "docker://19.3.15" } else { "containerd://1.7.27" }
 }
 
+/// Kubernetes' largest supported cluster: "No more than 5,000 nodes", "No more than 110 pods
+/// per node" (<https://kubernetes.io/docs/setup/best-practices/cluster-large/>; 110 is also the
+/// kubelet's default `maxPods`).
+pub const MAX_LARGE_NODES: usize = 5000;
+/// See [`MAX_LARGE_NODES`].
+pub const MAX_PODS_PER_NODE: usize = 110;
+const LARGE_NODES: &str = "1..=5000";
+const LARGE_PODS: &str = "0..=110";
+
 impl Scenario {
     pub fn new(kind: ScenarioKind) -> Self {
         let version = KubeVersion::new(1, 18, 20);
@@ -85,16 +94,30 @@ impl Scenario {
         Self::new(ScenarioKind::Large { nodes, pods_per_node })
     }
 
-    /// `small`, `ha`, `large` (1,000 nodes x 30 pods) or `large:NODES:PODS`.
+    /// `small`, `ha`, `large` (1,000 nodes x 30 pods) or `large:NODES:PODS`, NODES in
+    /// 1..=5000 and PODS in 0..=110 (Kubernetes' tested limits; beyond them the simulator
+    /// would only grow memory without an answer).
     pub fn by_name(name: &str) -> Result<Self, SimError> {
         let mut parts = name.split(':');
         match (parts.next(), parts.next(), parts.next()) {
             (Some("small"), None, None) => Ok(Self::small()),
             (Some("ha"), None, None) => Ok(Self::ha()),
             (Some("large"), None, None) => Ok(Self::large(1000, 30)),
-            (Some("large"), Some(nodes), pods) => {
-                let nodes = nodes.parse().map_err(|_| SimError::Scenario(name.to_owned()))?;
-                let pods = pods.map_or(Ok(30), str::parse).map_err(|_| SimError::Scenario(name.to_owned()))?;
+            (Some("large"), Some(nodes), pods) if parts.next().is_none() => {
+                let bad = |what: &str, text: &str, range: &str| {
+                    SimError::Scenario(format!("{name}: {what} {text:?} is not a whole number in {range}"))
+                };
+                let nodes: usize = nodes.parse().map_err(|_| bad("NODES", nodes, LARGE_NODES))?;
+                let pods: usize = match pods {
+                    None => 30,
+                    Some(p) => p.parse().map_err(|_| bad("PODS_PER_NODE", p, LARGE_PODS))?,
+                };
+                if !(1..=MAX_LARGE_NODES).contains(&nodes) {
+                    return Err(bad("NODES", &nodes.to_string(), LARGE_NODES));
+                }
+                if pods > MAX_PODS_PER_NODE {
+                    return Err(bad("PODS_PER_NODE", &pods.to_string(), LARGE_PODS));
+                }
                 Ok(Self::large(nodes, pods))
             }
             _ => Err(SimError::Scenario(format!("{name} (known: small, ha, large, large:NODES:PODS)"))),

@@ -15,7 +15,8 @@ use crate::error::CliError;
 pub async fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
     let mut scenario = sim::scenario_named(&args.scenario)?;
     if let Some(from) = args.from {
-        scenario = scenario.with_version(from);
+        // `--from 1.28` means the newest 1.28 patch, as `--to 1.33` does.
+        scenario = scenario.with_version(sim::cluster_version(from, "--from")?);
     }
     let sim = SimCluster::start(SimConfig::new(scenario).with_speed(args.speed)).await?;
     let dir = std::env::temp_dir().join(format!("kubeladder-demo-{}", std::process::id()));
@@ -26,6 +27,14 @@ pub async fn run(args: &DemoArgs) -> Result<Outcome, CliError> {
     for file in ["kubeconfig", "hosts.yaml", "hosts.yaml.ca.pem"] {
         let _ = std::fs::remove_file(dir.join(file));
     }
+    if !matches!(result, Ok(crate::Outcome::Ok)) {
+        // Whatever the run suggested (resume) needs the simulated cluster, which is gone.
+        eprintln!(
+            "note: the demo's simulated cluster is gone with it, so there is nothing to resume (the journal in {} \
+             stays for `kubeladder report`); run `kubeladder demo` again",
+            dir.join("state").display()
+        );
+    }
     result
 }
 
@@ -34,7 +43,8 @@ async fn demo_in(
     dir: &std::path::Path,
     args: &DemoArgs,
 ) -> Result<Outcome, CliError> {
-    std::fs::create_dir_all(dir)?;
+    // The kubeconfig and hosts file inside carry the simulator's credentials.
+    kubeladder_sim::cluster::create_private_dir(dir)?;
     let kubeconfig = dir.join("kubeconfig");
     let hosts = dir.join("hosts.yaml");
     sim.write_kubeconfig(&kubeconfig)?;

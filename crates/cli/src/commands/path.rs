@@ -12,6 +12,10 @@ use crate::output;
 pub fn run(args: &PathArgs) -> Result<Outcome, CliError> {
     let data = ReleaseData::embedded()?;
     let options = PathOptions { allow_prerelease: args.allow_prerelease, allow_downgrade: args.allow_downgrade };
+    // A --from typed by hand must be a patch that exists (v1.19.99 never did).
+    if !args.from.is_minor_only() {
+        path::Target::Version(args.from).resolve(data, options)?;
+    }
     let path = path::upgrade_path(data, args.from, args.to, options)?;
     output::emit(args.output, &path, || render(data, &path))?;
     Ok(Outcome::Ok)

@@ -63,6 +63,12 @@ pub fn render(p: &UpgradePlan) -> String {
         p.strategy,
         p.max_unavailable
     );
+    if p.hops.is_empty() {
+        out += &format!(
+            "[upgrade/plan] The cluster already runs {}: no hop to make (give a newer --to to upgrade)\n\n",
+            p.cluster.version
+        );
+    }
     out += "Components that must be upgraded manually after the control plane (kubeladder does it):\n";
     out += &output::table(
         &["COMPONENT", "NODE", "CURRENT", "TARGET"],

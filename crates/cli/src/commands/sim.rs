@@ -2,6 +2,9 @@
 
 use std::io::Write;
 
+use kubeladder_core::path::{PathOptions, Target};
+use kubeladder_core::release::ReleaseData;
+use kubeladder_core::version::KubeVersion;
 use kubeladder_sim::{Scenario, SimCluster, SimConfig};
 
 use crate::Outcome;
@@ -15,9 +18,23 @@ pub async fn serve(args: &SimServeArgs) -> Result<Outcome, CliError> {
             args.listen
         )));
     }
+    if let Some(hosts) = &args.hosts_out {
+        let ca = ca_path(hosts);
+        for (a, an, b, bn) in [
+            (&args.kubeconfig_out, "--kubeconfig-out", hosts, "--hosts-out"),
+            (&args.kubeconfig_out, "--kubeconfig-out", &ca, "the CA file next to --hosts-out"),
+        ] {
+            if same_file(a, b) {
+                return Err(CliError::Usage(format!(
+                    "{an} and {bn} are the same file ({}): one would overwrite the other; give two different paths",
+                    a.display()
+                )));
+            }
+        }
+    }
     let mut scenario = scenario_named(&args.scenario)?;
     if let Some(version) = args.version {
-        scenario = scenario.with_version(version);
+        scenario = scenario.with_version(cluster_version(version, "--version")?);
     }
     let config = SimConfig { listen: args.listen, speed: args.speed, ..SimConfig::new(scenario) };
     let sim = SimCluster::start(config).await?;
@@ -41,14 +58,54 @@ pub async fn serve(args: &SimServeArgs) -> Result<Outcome, CliError> {
 
 /// Write the hosts file for the simulator's hosts (transport `sim`) and, next to it as
 /// `PATH.ca.pem`, the CA certificate it trusts.
+/// The hosts file carries the simulator's exec token, so both are written 0600.
 pub fn write_hosts_file(sim: &kubeladder_sim::RunningSim, path: &std::path::Path) -> Result<(), CliError> {
-    let mut ca = path.as_os_str().to_owned();
-    ca.push(".ca.pem");
-    let ca = std::path::PathBuf::from(ca);
+    let ca = ca_path(path);
     let ca = if ca.is_absolute() { ca } else { std::env::current_dir()?.join(ca) };
-    std::fs::write(&ca, sim.ca_pem())?;
-    std::fs::write(path, sim.hosts_yaml(&ca))?;
+    kubeladder_sim::cluster::write_private(&ca, sim.ca_pem().as_bytes())?;
+    kubeladder_sim::cluster::write_private(path, sim.hosts_yaml(&ca).as_bytes())?;
     Ok(())
+}
+
+/// `PATH.ca.pem`, where the CA the hosts file trusts is written.
+fn ca_path(hosts: &std::path::Path) -> std::path::PathBuf {
+    let mut ca = hosts.as_os_str().to_owned();
+    ca.push(".ca.pem");
+    std::path::PathBuf::from(ca)
+}
+
+/// Whether two paths name the same file: equal once made absolute, or the same inode.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    // `dir/sub/../x` and `dir/x`: compare with each parent directory resolved.
+    let resolved = |p: &std::path::Path| {
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let parent = std::fs::canonicalize(parent).ok()?;
+        Some(parent.join(p.file_name()?))
+    };
+    if let (Some(x), Some(y)) = (resolved(a), resolved(b))
+        && x == y
+    {
+        return true;
+    }
+    if let (Ok(x), Ok(y)) = (std::path::absolute(a), std::path::absolute(b))
+        && x == y
+    {
+        return true;
+    }
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// A simulated cluster's version as the operator gives it: a minor (`1.28`, its newest
+/// patch) or a patch that exists in the release data (`v1.28.15`); `flag` names where.
+pub fn cluster_version(version: KubeVersion, flag: &str) -> Result<KubeVersion, CliError> {
+    let data = ReleaseData::embedded()?;
+    Target::Version(version)
+        .resolve(data, PathOptions::default())
+        .map_err(|e| CliError::Usage(format!("{flag} {version}: {e}")))
 }
 
 /// A built-in scenario (`small`, `ha`, `large:N[:P]`) or a scenario file (YAML).

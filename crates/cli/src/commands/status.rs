@@ -38,7 +38,7 @@ struct HopStatus {
 pub fn run(args: &StatusArgs) -> Result<Outcome, CliError> {
     let (header, progress) = journal_store::inspect(&args.state_dir)?;
     let status = summarize(&header, &progress);
-    output::emit(args.output, &status, || render(&status))?;
+    output::emit(args.output, &status, || render(&status, &args.state_dir))?;
     Ok(Outcome::Ok)
 }
 
@@ -91,7 +91,7 @@ fn summarize(header: &Header, progress: &Progress) -> Status {
     }
 }
 
-fn render(s: &Status) -> String {
+fn render(s: &Status, dir: &std::path::Path) -> String {
     let state = if s.finished {
         "finished".to_owned()
     } else if let Some(reason) = &s.paused {
@@ -125,7 +125,11 @@ fn render(s: &Status) -> String {
         out += &format!("Cordoned by others (left alone): {}\n", s.foreign_cordons.join(", "));
     }
     if let Some(next) = &s.next_step {
-        out += &format!("\nNext step: {next}. Continue with: kubeladder resume\n");
+        out += &format!(
+            "\nNext step: {next}. Continue with: kubeladder resume --state-dir {} \
+             (and the run's --kubeconfig/--context/--hosts)\n",
+            dir.display()
+        );
     }
     out
 }

@@ -120,6 +120,14 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
     );
     let prepared = Box::pin(prepare::prepare(&cluster_target(&args.cluster), &request)).await?;
     let plan = prepared.proven_plan()?;
+    if plan.steps().next().is_none() {
+        // No journal for a run of zero steps: there is nothing to resume or abort.
+        output::print(&format!(
+            "the cluster already runs {} and every node is there: nothing to do, nothing was changed\n",
+            prepared.path.to
+        ))?;
+        return Ok(Outcome::Ok);
+    }
     let summary = plan_summary(plan, &prepared.session.inventory, args.strategy.max_unavailable);
     if args.dry_run {
         output::print(&summary)?;

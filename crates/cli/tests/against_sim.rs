@@ -108,10 +108,15 @@ fn checks(plan: &Value) -> Vec<(String, String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_for_the_ha_scenario_1_18_to_1_23() {
     let env = Env::start(Scenario::ha()).await;
-    let (code, table, stderr) = env.run(&["plan", "--to", "1.23", "--date", "2026-11-25"]).await;
+    // The drain flags `apply` would be given (without them the scenario's emptyDir and bare
+    // pods are BLOCKERs: `plan_lists_the_pods_that_stop_a_drain_with_the_flag_that_allows_them`).
+    let drain = ["--delete-emptydir-data", "--force"];
+    let (code, table, stderr) =
+        env.run(&[&["plan", "--to", "1.23", "--date", "2026-11-25"][..], &drain[..]].concat()).await;
     assert!(code == 0 || code == 3, "{stderr}");
     insta::assert_snapshot!("plan_ha_1_18_to_1_23_table", table);
-    let (code_json, json, _) = env.run(&["plan", "--to", "1.23", "--date", "2026-11-25", "-o", "json"]).await;
+    let (code_json, json, _) =
+        env.run(&[&["plan", "--to", "1.23", "--date", "2026-11-25", "-o", "json"][..], &drain[..]].concat()).await;
     assert_eq!(code, code_json);
     let v: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["apiVersion"], "kubeladder.io/v1alpha2");
@@ -214,8 +219,21 @@ async fn latest_stable_comes_from_upstream_when_it_answers_and_from_the_shipped_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_for_1_28_to_1_33_with_lagging_workers() {
     let env = Env::start(Scenario::ha().with_version(KubeVersion::new(1, 28, 15))).await;
-    let (code, json, stderr) =
-        env.run(&["plan", "--to", "1.33", "--workers", "lag", "--date", "2026-11-25", "-o", "json"]).await;
+    let (code, json, stderr) = env
+        .run(&[
+            "plan",
+            "--to",
+            "1.33",
+            "--workers",
+            "lag",
+            "--date",
+            "2026-11-25",
+            "-o",
+            "json",
+            "--delete-emptydir-data",
+            "--force",
+        ])
+        .await;
     assert!(code == 0 || code == 3, "{stderr}");
     let v: Value = serde_json::from_str(&json).unwrap();
     let drains = v["drainsPerNode"].as_object().unwrap();
@@ -519,5 +537,48 @@ async fn an_empty_v1beta1_budget_covers_no_pod_and_blocks_no_plan_while_an_empty
     assert_eq!(code, 3, "{plan}");
     assert!(checks(&plan).contains(&("budget-blocks".to_owned(), "BLOCKER".to_owned(), "default/all".to_owned())));
     assert!(!checks(&plan).iter().any(|c| c.2 == "default/none"), "{plan}");
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_lists_the_pods_that_stop_a_drain_with_the_flag_that_allows_them() {
+    let env = Env::start(Scenario::ha()).await;
+    let drain_refusals = |v: &Value| -> Vec<(String, String, String)> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "drain-refused")
+            .map(|f| {
+                assert_eq!(f["severity"], "BLOCKER", "{f}");
+                (
+                    f["subject"].as_str().unwrap().to_owned(),
+                    f["message"].as_str().unwrap().to_owned(),
+                    f["fix"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let base = ["plan", "--to", "1.19", "--date", "2026-11-25", "-o", "json"];
+    let (code, json, stderr) = env.run(&base).await;
+    assert_eq!(code, 3, "{stderr}");
+    let found = drain_refusals(&serde_json::from_str(&json).unwrap());
+    assert!(
+        found
+            .iter()
+            .any(|(_, m, fix)| m.contains("no controller") && m.contains("shop/debug") && fix.contains("--force")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|(_, m, fix)| m.contains("local storage")
+            && m.contains("shop/cache-")
+            && fix.contains("--delete-emptydir-data")),
+        "{found:?}"
+    );
+    let (_, json, _) = env.run(&[&base[..], &["--delete-emptydir-data"]].concat()).await;
+    let found = drain_refusals(&serde_json::from_str(&json).unwrap());
+    assert!(found.iter().all(|(_, m, _)| m.contains("no controller")) && !found.is_empty(), "{found:?}");
+    let (_, json, _) = env.run(&[&base[..], &["--delete-emptydir-data", "--force"]].concat()).await;
+    assert!(drain_refusals(&serde_json::from_str(&json).unwrap()).is_empty());
     env.sim.shutdown().await;
 }

@@ -235,6 +235,10 @@ impl Env {
             "90s".to_owned(),
             "-o".to_owned(),
             "json".to_owned(),
+            // The ha scenario carries emptyDir pods and a bare pod; runs that are not about the
+            // drain flags move them (kubectl's defaults are tested on their own).
+            "--delete-emptydir-data".to_owned(),
+            "--force".to_owned(),
         ]
     }
 
@@ -981,4 +985,53 @@ async fn abort_uncordons_only_what_the_run_cordoned() {
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["paused"], "aborted by the operator", "{status}");
     assert_eq!(status["cordoned_by_this_run"], json!([]), "{status}");
+}
+
+/// A bare pod pinned to worker-1 and a Deployment whose pod has an emptyDir volume.
+fn with_bare_and_emptydir_pods(mut scenario: Scenario) -> Scenario {
+    scenario.objects.push(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "scratchpad", "namespace": "default"},
+        "spec": {"nodeName": "worker-1", "containers": [{"name": "sh", "image": "busybox:1.36"}],
+                 "terminationGracePeriodSeconds": 1},
+    }));
+    let labels = json!({"app": "tmp"});
+    scenario.objects.push(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "tmp", "namespace": "default", "labels": labels},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels}, "spec": {
+                     "containers": [{"name": "c", "image": "busybox:1.36", "volumeMounts": [{"name": "s", "mountPath": "/s"}]}],
+                     "volumes": [{"name": "s", "emptyDir": {}}], "terminationGracePeriodSeconds": 1}}},
+    }));
+    scenario
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_drains_like_kubectl_unless_given_force_and_delete_emptydir_data() {
+    let env = Env::start(with_bare_and_emptydir_pods(Scenario::small())).await;
+    let without: Vec<String> = apply_args(&env, "1.19", "follow", "1", "state")
+        .into_iter()
+        .filter(|a| a != "--force" && a != "--delete-emptydir-data")
+        .collect();
+    let (code, stdout, stderr) = env.run(&without).await;
+    assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("refusing to start"), "{stderr}");
+    assert!(
+        stderr.contains("cannot delete Pods that declare no controller (use --force to override): default/scratchpad"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Pods with local storage (use --delete-emptydir-data to override): default/tmp-"),
+        "{stderr}"
+    );
+    assert!(!env.path("state").join("header.json").exists(), "a journal was written");
+    assert!(env.sim.store().get("pods", "default", "scratchpad").is_some(), "the bare pod was deleted");
+    for node in env.sim.store().list("nodes", None) {
+        assert!(!cordoned(&node), "{} was cordoned", str_at(&node, "/metadata/name"));
+    }
+    // With the flags the same cluster upgrades, and the bare pod is gone for good.
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(env.sim.store().get("pods", "default", "scratchpad").is_none(), "the bare pod survived a forced drain");
 }

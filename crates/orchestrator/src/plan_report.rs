@@ -156,6 +156,8 @@ pub fn build(i: &Inputs<'_>) -> UpgradePlan {
         i.planned.as_ref().ok().map(|p| forecast::forecast(p, &roles, &i.workload.candidates, &window))
     });
     findings.extend(phase("checks", || cluster_findings(i, &state, &window, &roles)));
+    findings
+        .extend(kubeladder_core::drain::drain_blockers(&i.workload.drain_refusals, drains.keys().map(String::as_str)));
     let (latest_stable, latest_stable_source, latest_in_series) = latest_release(i, state.cluster_version.minor());
     if latest_stable.minor() > i.data.newest().minor {
         findings.push(Finding {

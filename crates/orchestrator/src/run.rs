@@ -25,7 +25,7 @@ use crate::error::OrchestratorError;
 use crate::journal_store::{self, Journal};
 use crate::kube_cluster::{GateTimings, KubeCluster};
 use crate::node_fleet::NodeFleet;
-use crate::prepare::{Prepared, upgrade_drain_options};
+use crate::prepare::Prepared;
 use crate::runner::{Outcome, PlanRunner, StepFailure};
 use crate::session::{ClusterTarget, Reach, Session};
 
@@ -44,6 +44,8 @@ pub struct RunSettings {
     pub poll: Duration,
     /// Workers unavailable at once.
     pub max_unavailable: MaxUnavailable,
+    /// How nodes are drained ([`crate::prepare::upgrade_drain_options`]).
+    pub drain: kubeladder_core::drain::DrainOptions,
 }
 
 /// Where a run's progress goes: every journal record once it is durable, and the few
@@ -244,7 +246,7 @@ impl StartedRun {
             session.inventory.nodes.iter().filter(|n| n.role == kubeladder_core::cluster::Role::Worker).count();
         let drain_config = DrainConfig {
             run_id: run_id.clone(),
-            options: upgrade_drain_options(),
+            options: settings.drain,
             timeout: settings.drain_timeout,
             ..DrainConfig::default()
         };

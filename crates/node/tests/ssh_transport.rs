@@ -115,3 +115,21 @@ async fn non_root_users_run_commands_through_sudo_n() {
     assert_eq!(out.exit_code, 1, "{out:?}");
     assert!(out.stderr.contains("a password is required"), "{out:?}");
 }
+
+#[tokio::test]
+async fn commands_run_in_the_c_locale_with_stdin_at_eof_as_root_and_through_sudo() {
+    support::require("sudo", "sudo");
+    let tmp = tempfile::tempdir().unwrap();
+    let host = SshHost::start_with_users("cp-1", "127.0.0.2", &tmp.path().join("cp-1"), &[("kube", true)]);
+    for user in ["root", "kube"] {
+        let mut h = host.host();
+        h.user = user.into();
+        let exec = SshExecutor::new(h, SshOptions::default());
+        // `cat` reads standard input: at EOF it returns at once; on an open channel it
+        // would wait out the timeout (a dpkg conffile prompt does the same).
+        let started = Instant::now();
+        let out = exec.run(&argv(&["sh", "-c", "echo \"$LC_ALL\"; cat; echo read-eof"]), T).await.unwrap();
+        assert_eq!((out.exit_code, out.stdout.as_str()), (0, "C\nread-eof\n"), "{user}: {out:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{user}: waited on stdin");
+    }
+}

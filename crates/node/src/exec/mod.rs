@@ -102,6 +102,21 @@ pub fn shell_join(argv: &[String]) -> String {
     argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
 }
 
+/// Every command runs with `LC_ALL=C`: kubeladder matches some of the tools' English
+/// messages (apt's, kubeadm's, sudo's), and a node set to another language answers in it
+/// (gettext: `LC_ALL` overrides `LANG` and every other `LC_*`).
+pub const C_LOCALE: (&str, &str) = ("LC_ALL", "C");
+
+/// `argv` run through `env LC_ALL=C` (merged into an `env VAR=value` prefix argv already has).
+pub fn in_c_locale(argv: &[String]) -> Vec<String> {
+    let mut out = vec!["env".to_owned(), format!("{}={}", C_LOCALE.0, C_LOCALE.1)];
+    match argv.split_first() {
+        Some((first, rest)) if first == "env" => out.extend(rest.iter().cloned()),
+        _ => out.extend(argv.iter().cloned()),
+    }
+    out
+}
+
 /// `argv` behind `sudo -n` (never prompts; fails if a password would be needed).
 pub fn with_sudo(argv: &[String]) -> Vec<String> {
     let mut full = vec!["sudo".to_owned(), "-n".to_owned(), "--".to_owned()];

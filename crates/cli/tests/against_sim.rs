@@ -582,3 +582,35 @@ async fn plan_lists_the_pods_that_stop_a_drain_with_the_flag_that_allows_them() 
     assert!(drain_refusals(&serde_json::from_str(&json).unwrap()).is_empty());
     env.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cri_dockerd_node_is_not_a_docker_blocker() {
+    let env = Env::start(Scenario::small().with_version(KubeVersion::new(1, 23, 17))).await;
+    // Every node on Docker: dockershim (kubeadm's socket annotation as `kubeadm init` writes
+    // it before 1.24) except worker-2, moved to cri-dockerd (the runtime still says docker://).
+    for node in ["cp-1", "worker-1", "worker-2"] {
+        let patch = r#"{"status":{"nodeInfo":{"containerRuntimeVersion":"docker://20.10.7"}}}"#;
+        env.kubectl(&["patch", "node", node, "--subresource=status", "--type=merge", "-p", patch]).await;
+        env.kubectl(&[
+            "annotate",
+            "--overwrite",
+            "node",
+            node,
+            "kubeadm.alpha.kubernetes.io/cri-socket=/var/run/dockershim.sock",
+        ])
+        .await;
+    }
+    env.kubectl(&[
+        "annotate",
+        "--overwrite",
+        "node",
+        "worker-2",
+        "kubeadm.alpha.kubernetes.io/cri-socket=unix:///var/run/cri-dockerd.sock",
+    ])
+    .await;
+    let (code, plan) = plan_json(&env, "1.24").await;
+    assert_eq!(code, 3);
+    let docker: Vec<String> = checks(&plan).into_iter().filter(|c| c.0 == "docker-runtime").map(|c| c.2).collect();
+    assert_eq!(docker, ["cp-1", "worker-1"]);
+    env.sim.shutdown().await;
+}

@@ -262,6 +262,7 @@ fn cluster_findings(
         .map(|n| NodeFacts {
             name: n.name.clone(),
             container_runtime: n.container_runtime.clone(),
+            cri_socket: n.cri_socket.clone(),
             cgroup_v1: i.hosts.cgroup_v1.get(&n.name).copied(),
             repository: i.hosts.repositories.get(&n.name).copied(),
             etcd: n.control_plane.as_ref().and_then(|c| c.etcd.clone()),

@@ -303,6 +303,7 @@ impl SshHost {
             jump_host: None,
             package_manager: None,
             sim: None,
+            tool_paths: std::collections::BTreeMap::new(),
         }
     }
 

@@ -1035,3 +1035,44 @@ async fn apply_drains_like_kubectl_unless_given_force_and_delete_emptydir_data()
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(env.sim.store().get("pods", "default", "scratchpad").is_none(), "the bare pod survived a forced drain");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_drains_like_kubectl_with_its_own_flags() {
+    let env = Env::start(with_bare_and_emptydir_pods(Scenario::small())).await;
+    // The run starts with both flags and stops on worker-1 before draining it.
+    env.sim
+        .add_fault(kubeladder_sim::Fault::Command {
+            node: "worker-1".to_owned(),
+            argv_prefix: vec!["apt-get".to_owned(), "install".to_owned()],
+            times: None,
+            exit_code: 100,
+            stdout: String::new(),
+            stderr: "E: Could not get lock /var/lib/dpkg/lock-frontend".to_owned(),
+        })
+        .unwrap();
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let failed = events(&stdout).into_iter().find(|e| e["event"] == "failed").expect("a failure report");
+    assert_eq!((failed["node"].as_str(), failed["step"].as_str()), (Some("worker-1"), Some("install-kubeadm")));
+    // The printed resume command carries the drain flags the run was given.
+    let resume_hint = failed["resume"].as_str().unwrap();
+    assert!(resume_hint.contains("--delete-emptydir-data") && resume_hint.contains("--force"), "{resume_hint}");
+    env.sim.clear_faults();
+    // Resumed without --force, worker-1's drain refuses its bare pod before evicting anything.
+    let without: Vec<String> = env.resume_args("state", "1").into_iter().filter(|a| a != "--force").collect();
+    let (code, stdout, stderr) = env.run(&without).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let failed = events(&stdout).into_iter().find(|e| e["event"] == "failed").expect("a failure report");
+    assert_eq!(failed["node"], "worker-1", "{failed}");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cannot delete Pods that declare no controller (use --force to override): default/scratchpad"),
+        "{failed}"
+    );
+    assert!(env.sim.store().get("pods", "default", "scratchpad").is_some(), "the bare pod was deleted");
+    // With --force the run finishes.
+    let (code, stdout, stderr) = env.run(&env.resume_args("state", "1")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
+    assert!(env.sim.store().get("pods", "default", "scratchpad").is_none(), "the bare pod survived a forced drain");
+}

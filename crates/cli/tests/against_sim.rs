@@ -614,3 +614,46 @@ async fn a_cri_dockerd_node_is_not_a_docker_blocker() {
     assert_eq!(docker, ["cp-1", "worker-1"]);
     env.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_with_hosts_warns_about_a_sandbox_image_kubeadm_does_not_use() {
+    use kubeladder_core::package::PackageManager;
+    use kubeladder_node::ops::NodeOp;
+    let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 28, 15));
+    scenario.container_runtime = "containerd://1.7.20".to_owned();
+    let env = Env::start(scenario).await;
+    let ca = env.dir.path().join("hosts.yaml.ca.pem");
+    std::fs::write(&ca, env.sim.ca_pem()).unwrap();
+    let hosts = env.dir.path().join("hosts.yaml");
+    std::fs::write(&hosts, env.sim.hosts_yaml(&ca)).unwrap();
+    let hosts_arg = hosts.display().to_string();
+    let pause = kubeladder_core::release::ReleaseData::embedded()
+        .unwrap()
+        .get(kubeladder_core::Minor::new(1, 29))
+        .unwrap()
+        .pause
+        .clone();
+    let write_config = |image: String| {
+        let config = format!("version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"{image}\"\n");
+        let op = NodeOp::WriteFile { path: "/etc/containerd/config.toml".to_owned(), contents: config, mode: 0o644 };
+        op.render(PackageManager::Apt).remove(0)
+    };
+    let sandbox = |plan: &Value| -> Vec<Value> {
+        plan["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "sandbox-image").cloned().collect()
+    };
+    let out = env.sim.exec("worker-1", &write_config("registry.k8s.io/pause:3.6".to_owned())).await.unwrap();
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let args = ["plan", "--to", "1.29", "--date", "2026-11-25", "-o", "json", "--hosts", &hosts_arg];
+    let (_, json, stderr) = env.run(&args).await;
+    let plan: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}\n{stderr}"));
+    let found = sandbox(&plan);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0]["subject"].as_str(), found[0]["severity"].as_str()), (Some("worker-1"), Some("WARNING")));
+    assert!(found[0]["fix"].as_str().unwrap().contains(&format!("registry.k8s.io/pause:{pause}")), "{found:?}");
+    // Configured as kubeadm expects: no warning.
+    let out = env.sim.exec("worker-1", &write_config(format!("registry.k8s.io/pause:{pause}"))).await.unwrap();
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let (_, json, _) = env.run(&args).await;
+    assert!(sandbox(&serde_json::from_str(&json).unwrap()).is_empty(), "{json}");
+    env.sim.shutdown().await;
+}

@@ -40,6 +40,7 @@ pub mod package;
 pub mod path;
 pub mod plan;
 pub mod release;
+pub mod sandbox;
 pub mod skew;
 pub mod version;
 pub mod window;

@@ -122,6 +122,8 @@ pub struct HostFacts {
     pub repositories: BTreeMap<String, kubeladder_core::package::Repository>,
     /// Nodes known to run the cgroup v1 hierarchy (`true`) or v2 (`false`).
     pub cgroup_v1: BTreeMap<String, bool>,
+    /// The sandbox image each node's containerd is configured with, when it sets one.
+    pub sandbox_images: BTreeMap<String, String>,
 }
 
 pub fn build(i: &Inputs<'_>) -> UpgradePlan {
@@ -156,6 +158,9 @@ pub fn build(i: &Inputs<'_>) -> UpgradePlan {
         i.planned.as_ref().ok().map(|p| forecast::forecast(p, &roles, &i.workload.candidates, &window))
     });
     findings.extend(phase("checks", || cluster_findings(i, &state, &window, &roles)));
+    if let Some(target) = i.data.get(i.path.to.minor()) {
+        findings.extend(kubeladder_core::sandbox::findings(&i.hosts.sandbox_images, target.minor, &target.pause));
+    }
     findings
         .extend(kubeladder_core::drain::drain_blockers(&i.workload.drain_refusals, drains.keys().map(String::as_str)));
     let (latest_stable, latest_stable_source, latest_in_series) = latest_release(i, state.cluster_version.minor());

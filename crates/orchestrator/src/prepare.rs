@@ -141,6 +141,9 @@ async fn host_facts(hosts: Option<&Path>, session: &Session) -> Result<(HostFact
                 if let Some(c) = report.cgroup {
                     facts.cgroup_v1.insert(node.clone(), c == CgroupVersion::V1);
                 }
+                if let Some(image) = report.sandbox_image {
+                    facts.sandbox_images.insert(node.clone(), image);
+                }
                 if let Some(r) = report.repository {
                     facts.repositories.insert(node, r);
                 }

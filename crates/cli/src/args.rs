@@ -406,6 +406,9 @@ pub struct PlanArgs {
     pub to: Target,
     #[command(flatten)]
     pub strategy: StrategyArgs,
+    /// The drain `apply` will do: pods it would refuse are BLOCKERs
+    #[command(flatten)]
+    pub drain: DrainFlagArgs,
     /// Judge end of life on this date (YYYY-MM-DD; default: today, UTC)
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = date)]
     pub date: Option<jiff::civil::Date>,
@@ -455,6 +458,20 @@ pub struct StatusArgs {
     pub output: Format,
 }
 
+/// How an upgrade drains its nodes: like `kubectl drain --ignore-daemonsets` (the kubeadm
+/// docs' drain) unless told otherwise.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct DrainFlagArgs {
+    /// Drain pods with emptyDir volumes too (their emptyDir data is lost); without it such a
+    /// pod stops its node's drain before anything is evicted, as with `kubectl drain`
+    #[arg(long)]
+    pub delete_emptydir_data: bool,
+    /// Drain pods no controller recreates too (they are deleted for good); without it such a
+    /// pod stops its node's drain before anything is evicted, as with `kubectl drain`
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// How a run reaches nodes, where it keeps its journal, how long it waits.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -481,6 +498,8 @@ pub struct RunArgs {
     /// the state directory's `snapshots/` and checked against the node's sha256)
     #[arg(long)]
     pub no_snapshot_copy: bool,
+    #[command(flatten)]
+    pub drain: DrainFlagArgs,
 }
 
 #[derive(Debug, Args)]

@@ -108,10 +108,15 @@ fn checks(plan: &Value) -> Vec<(String, String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_for_the_ha_scenario_1_18_to_1_23() {
     let env = Env::start(Scenario::ha()).await;
-    let (code, table, stderr) = env.run(&["plan", "--to", "1.23", "--date", "2026-11-25"]).await;
+    // The drain flags `apply` would be given (without them the scenario's emptyDir and bare
+    // pods are BLOCKERs: `plan_lists_the_pods_that_stop_a_drain_with_the_flag_that_allows_them`).
+    let drain = ["--delete-emptydir-data", "--force"];
+    let (code, table, stderr) =
+        env.run(&[&["plan", "--to", "1.23", "--date", "2026-11-25"][..], &drain[..]].concat()).await;
     assert!(code == 0 || code == 3, "{stderr}");
     insta::assert_snapshot!("plan_ha_1_18_to_1_23_table", table);
-    let (code_json, json, _) = env.run(&["plan", "--to", "1.23", "--date", "2026-11-25", "-o", "json"]).await;
+    let (code_json, json, _) =
+        env.run(&[&["plan", "--to", "1.23", "--date", "2026-11-25", "-o", "json"][..], &drain[..]].concat()).await;
     assert_eq!(code, code_json);
     let v: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["apiVersion"], "kubeladder.io/v1alpha2");
@@ -214,8 +219,21 @@ async fn latest_stable_comes_from_upstream_when_it_answers_and_from_the_shipped_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_for_1_28_to_1_33_with_lagging_workers() {
     let env = Env::start(Scenario::ha().with_version(KubeVersion::new(1, 28, 15))).await;
-    let (code, json, stderr) =
-        env.run(&["plan", "--to", "1.33", "--workers", "lag", "--date", "2026-11-25", "-o", "json"]).await;
+    let (code, json, stderr) = env
+        .run(&[
+            "plan",
+            "--to",
+            "1.33",
+            "--workers",
+            "lag",
+            "--date",
+            "2026-11-25",
+            "-o",
+            "json",
+            "--delete-emptydir-data",
+            "--force",
+        ])
+        .await;
     assert!(code == 0 || code == 3, "{stderr}");
     let v: Value = serde_json::from_str(&json).unwrap();
     let drains = v["drainsPerNode"].as_object().unwrap();
@@ -519,5 +537,123 @@ async fn an_empty_v1beta1_budget_covers_no_pod_and_blocks_no_plan_while_an_empty
     assert_eq!(code, 3, "{plan}");
     assert!(checks(&plan).contains(&("budget-blocks".to_owned(), "BLOCKER".to_owned(), "default/all".to_owned())));
     assert!(!checks(&plan).iter().any(|c| c.2 == "default/none"), "{plan}");
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_lists_the_pods_that_stop_a_drain_with_the_flag_that_allows_them() {
+    let env = Env::start(Scenario::ha()).await;
+    let drain_refusals = |v: &Value| -> Vec<(String, String, String)> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "drain-refused")
+            .map(|f| {
+                assert_eq!(f["severity"], "BLOCKER", "{f}");
+                (
+                    f["subject"].as_str().unwrap().to_owned(),
+                    f["message"].as_str().unwrap().to_owned(),
+                    f["fix"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let base = ["plan", "--to", "1.19", "--date", "2026-11-25", "-o", "json"];
+    let (code, json, stderr) = env.run(&base).await;
+    assert_eq!(code, 3, "{stderr}");
+    let found = drain_refusals(&serde_json::from_str(&json).unwrap());
+    assert!(
+        found
+            .iter()
+            .any(|(_, m, fix)| m.contains("no controller") && m.contains("shop/debug") && fix.contains("--force")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|(_, m, fix)| m.contains("local storage")
+            && m.contains("shop/cache-")
+            && fix.contains("--delete-emptydir-data")),
+        "{found:?}"
+    );
+    let (_, json, _) = env.run(&[&base[..], &["--delete-emptydir-data"]].concat()).await;
+    let found = drain_refusals(&serde_json::from_str(&json).unwrap());
+    assert!(found.iter().all(|(_, m, _)| m.contains("no controller")) && !found.is_empty(), "{found:?}");
+    let (_, json, _) = env.run(&[&base[..], &["--delete-emptydir-data", "--force"]].concat()).await;
+    assert!(drain_refusals(&serde_json::from_str(&json).unwrap()).is_empty());
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cri_dockerd_node_is_not_a_docker_blocker() {
+    let env = Env::start(Scenario::small().with_version(KubeVersion::new(1, 23, 17))).await;
+    // Every node on Docker: dockershim (kubeadm's socket annotation as `kubeadm init` writes
+    // it before 1.24) except worker-2, moved to cri-dockerd (the runtime still says docker://).
+    for node in ["cp-1", "worker-1", "worker-2"] {
+        let patch = r#"{"status":{"nodeInfo":{"containerRuntimeVersion":"docker://20.10.7"}}}"#;
+        env.kubectl(&["patch", "node", node, "--subresource=status", "--type=merge", "-p", patch]).await;
+        env.kubectl(&[
+            "annotate",
+            "--overwrite",
+            "node",
+            node,
+            "kubeadm.alpha.kubernetes.io/cri-socket=/var/run/dockershim.sock",
+        ])
+        .await;
+    }
+    env.kubectl(&[
+        "annotate",
+        "--overwrite",
+        "node",
+        "worker-2",
+        "kubeadm.alpha.kubernetes.io/cri-socket=unix:///var/run/cri-dockerd.sock",
+    ])
+    .await;
+    let (code, plan) = plan_json(&env, "1.24").await;
+    assert_eq!(code, 3);
+    let docker: Vec<String> = checks(&plan).into_iter().filter(|c| c.0 == "docker-runtime").map(|c| c.2).collect();
+    assert_eq!(docker, ["cp-1", "worker-1"]);
+    env.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_with_hosts_warns_about_a_sandbox_image_kubeadm_does_not_use() {
+    use kubeladder_core::package::PackageManager;
+    use kubeladder_node::ops::NodeOp;
+    let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 28, 15));
+    scenario.container_runtime = "containerd://1.7.20".to_owned();
+    let env = Env::start(scenario).await;
+    let ca = env.dir.path().join("hosts.yaml.ca.pem");
+    std::fs::write(&ca, env.sim.ca_pem()).unwrap();
+    let hosts = env.dir.path().join("hosts.yaml");
+    std::fs::write(&hosts, env.sim.hosts_yaml(&ca)).unwrap();
+    let hosts_arg = hosts.display().to_string();
+    let pause = kubeladder_core::release::ReleaseData::embedded()
+        .unwrap()
+        .get(kubeladder_core::Minor::new(1, 29))
+        .unwrap()
+        .pause
+        .clone();
+    let write_config = |image: String| {
+        let config = format!("version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"{image}\"\n");
+        let op = NodeOp::WriteFile { path: "/etc/containerd/config.toml".to_owned(), contents: config, mode: 0o644 };
+        op.render(PackageManager::Apt).remove(0)
+    };
+    let sandbox = |plan: &Value| -> Vec<Value> {
+        plan["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "sandbox-image").cloned().collect()
+    };
+    let out = env.sim.exec("worker-1", &write_config("registry.k8s.io/pause:3.6".to_owned())).await.unwrap();
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let args = ["plan", "--to", "1.29", "--date", "2026-11-25", "-o", "json", "--hosts", &hosts_arg];
+    let (_, json, stderr) = env.run(&args).await;
+    let plan: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}\n{stderr}"));
+    let found = sandbox(&plan);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0]["subject"].as_str(), found[0]["severity"].as_str()), (Some("worker-1"), Some("WARNING")));
+    assert!(found[0]["fix"].as_str().unwrap().contains(&format!("registry.k8s.io/pause:{pause}")), "{found:?}");
+    // Configured as kubeadm expects: no warning.
+    let out = env.sim.exec("worker-1", &write_config(format!("registry.k8s.io/pause:{pause}"))).await.unwrap();
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    let (_, json, _) = env.run(&args).await;
+    assert!(sandbox(&serde_json::from_str(&json).unwrap()).is_empty(), "{json}");
     env.sim.shutdown().await;
 }

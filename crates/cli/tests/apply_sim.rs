@@ -235,6 +235,10 @@ impl Env {
             "90s".to_owned(),
             "-o".to_owned(),
             "json".to_owned(),
+            // The ha scenario carries emptyDir pods and a bare pod; runs that are not about the
+            // drain flags move them (kubectl's defaults are tested on their own).
+            "--delete-emptydir-data".to_owned(),
+            "--force".to_owned(),
         ]
     }
 
@@ -1207,4 +1211,94 @@ async fn recover_prune_keeps_the_newest_and_refuses_during_a_run() {
     assert!(snapshots.len() == 1 && snapshots[0].contains("/h2_cp-1_"), "{snapshots:?}");
     let (code, _, stderr) = env.run(&recover_args(&env, &["recover", "prune", "--keep", "0"])).await;
     assert!(code == 2 && stderr.contains("--keep 0"), "{stderr}");
+}
+
+/// A bare pod pinned to worker-1 and a Deployment whose pod has an emptyDir volume.
+fn with_bare_and_emptydir_pods(mut scenario: Scenario) -> Scenario {
+    scenario.objects.push(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "scratchpad", "namespace": "default"},
+        "spec": {"nodeName": "worker-1", "containers": [{"name": "sh", "image": "busybox:1.36"}],
+                 "terminationGracePeriodSeconds": 1},
+    }));
+    let labels = json!({"app": "tmp"});
+    scenario.objects.push(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "tmp", "namespace": "default", "labels": labels},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels}, "spec": {
+                     "containers": [{"name": "c", "image": "busybox:1.36", "volumeMounts": [{"name": "s", "mountPath": "/s"}]}],
+                     "volumes": [{"name": "s", "emptyDir": {}}], "terminationGracePeriodSeconds": 1}}},
+    }));
+    scenario
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_drains_like_kubectl_unless_given_force_and_delete_emptydir_data() {
+    let env = Env::start(with_bare_and_emptydir_pods(Scenario::small())).await;
+    let without: Vec<String> = apply_args(&env, "1.19", "follow", "1", "state")
+        .into_iter()
+        .filter(|a| a != "--force" && a != "--delete-emptydir-data")
+        .collect();
+    let (code, stdout, stderr) = env.run(&without).await;
+    assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("refusing to start"), "{stderr}");
+    assert!(
+        stderr.contains("cannot delete Pods that declare no controller (use --force to override): default/scratchpad"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Pods with local storage (use --delete-emptydir-data to override): default/tmp-"),
+        "{stderr}"
+    );
+    assert!(!env.path("state").join("header.json").exists(), "a journal was written");
+    assert!(env.sim.store().get("pods", "default", "scratchpad").is_some(), "the bare pod was deleted");
+    for node in env.sim.store().list("nodes", None) {
+        assert!(!cordoned(&node), "{} was cordoned", str_at(&node, "/metadata/name"));
+    }
+    // With the flags the same cluster upgrades, and the bare pod is gone for good.
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(env.sim.store().get("pods", "default", "scratchpad").is_none(), "the bare pod survived a forced drain");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_drains_like_kubectl_with_its_own_flags() {
+    let env = Env::start(with_bare_and_emptydir_pods(Scenario::small())).await;
+    // The run starts with both flags and stops on worker-1 before draining it.
+    env.sim
+        .add_fault(kubeladder_sim::Fault::Command {
+            node: "worker-1".to_owned(),
+            argv_prefix: vec!["apt-get".to_owned(), "install".to_owned()],
+            times: None,
+            exit_code: 100,
+            stdout: String::new(),
+            stderr: "E: Could not get lock /var/lib/dpkg/lock-frontend".to_owned(),
+        })
+        .unwrap();
+    let (code, stdout, stderr) = env.run(&apply_args(&env, "1.19", "follow", "1", "state")).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let failed = events(&stdout).into_iter().find(|e| e["event"] == "failed").expect("a failure report");
+    assert_eq!((failed["node"].as_str(), failed["step"].as_str()), (Some("worker-1"), Some("install-kubeadm")));
+    // The printed resume command carries the drain flags the run was given.
+    let resume_hint = failed["resume"].as_str().unwrap();
+    assert!(resume_hint.contains("--delete-emptydir-data") && resume_hint.contains("--force"), "{resume_hint}");
+    env.sim.clear_faults();
+    // Resumed without --force, worker-1's drain refuses its bare pod before evicting anything.
+    let without: Vec<String> = env.resume_args("state", "1").into_iter().filter(|a| a != "--force").collect();
+    let (code, stdout, stderr) = env.run(&without).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let failed = events(&stdout).into_iter().find(|e| e["event"] == "failed").expect("a failure report");
+    assert_eq!(failed["node"], "worker-1", "{failed}");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cannot delete Pods that declare no controller (use --force to override): default/scratchpad"),
+        "{failed}"
+    );
+    assert!(env.sim.store().get("pods", "default", "scratchpad").is_some(), "the bare pod was deleted");
+    // With --force the run finishes.
+    let (code, stdout, stderr) = env.run(&env.resume_args("state", "1")).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_converged(&env, KubeVersion::new(1, 19, 16), &BTreeSet::new());
+    assert!(env.sim.store().get("pods", "default", "scratchpad").is_none(), "the bare pod survived a forced drain");
 }

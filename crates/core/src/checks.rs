@@ -40,6 +40,9 @@ pub struct NodeFacts {
     pub name: String,
     /// `containerd://1.6.8`, `docker://20.10.7`, `cri-o://1.28.1`.
     pub container_runtime: String,
+    /// The node's CRI endpoint as kubeadm recorded it (annotation
+    /// `kubeadm.alpha.kubernetes.io/cri-socket`), when known.
+    pub cri_socket: Option<String>,
     /// `Some(true)` when the host is known to run cgroup v1.
     pub cgroup_v1: Option<bool>,
     /// The package repository the host installs from, when known (hosts data).
@@ -175,12 +178,21 @@ fn versions(input: &CheckInput<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// Docker through cri-dockerd, which survives 1.24's removal of dockershim: cri-dockerd
+/// reports the runtime as `docker://` too (Mirantis/cri-dockerd, `dockerRuntimeName`), so
+/// only the CRI endpoint kubeadm recorded (`unix:///var/run/cri-dockerd.sock`, its
+/// documented socket: <https://kubernetes.io/docs/setup/production-environment/container-runtimes/#docker>)
+/// tells it apart from dockershim (`/var/run/dockershim.sock`).
+fn through_cri_dockerd(node: &NodeFacts) -> bool {
+    node.cri_socket.as_deref().is_some_and(|s| s.contains("cri-dockerd"))
+}
+
 /// Runtime, cgroups, repository and etcd of each host.
 fn hosts(input: &CheckInput<'_>, out: &mut Vec<Finding>) {
     let path = input.path;
     for node in input.nodes {
         let runtime = node.container_runtime.as_str();
-        if crosses(path, m("1.24")) && runtime.starts_with("docker://") {
+        if crosses(path, m("1.24")) && runtime.starts_with("docker://") && !through_cri_dockerd(node) {
             out.push(Finding {
                 check: "docker-runtime",
                 severity: Severity::Blocker,
@@ -476,6 +488,22 @@ mod tests {
 
     fn node(name: &str, runtime: &str) -> NodeFacts {
         NodeFacts { name: name.to_owned(), container_runtime: runtime.to_owned(), ..NodeFacts::default() }
+    }
+
+    #[test]
+    fn cri_dockerd_is_not_dockershim() {
+        let migrated = NodeFacts {
+            cri_socket: Some("unix:///var/run/cri-dockerd.sock".to_owned()),
+            ..node("worker-1", "docker://20.10.7")
+        };
+        let shim = NodeFacts {
+            cri_socket: Some("/var/run/dockershim.sock".to_owned()),
+            ..node("worker-2", "docker://20.10.7")
+        };
+        let found = checks_for("v1.23.17", "1.24", &[migrated, shim], &[], &[]);
+        let docker: Vec<&str> =
+            found.iter().filter(|f| f.check == "docker-runtime").map(|f| f.subject.as_str()).collect();
+        assert_eq!(docker, ["worker-2"]);
     }
 
     #[test]

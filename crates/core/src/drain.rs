@@ -172,6 +172,48 @@ pub fn select(pods: &[PodFacts], options: DrainOptions) -> Result<DrainSelection
     Ok(out)
 }
 
+/// The flag that lets a drain past a refusal (kubectl's own advice in each message), and
+/// what the operator gives up by passing it.
+pub fn refusal_fix(error: &str) -> &'static str {
+    if error == LOCAL_STORAGE_ERROR {
+        "pass --delete-emptydir-data to evict it (its emptyDir data is lost), or move its data off emptyDir"
+    } else if error == DAEMONSET_ERROR {
+        "DaemonSet pods stay in place during an upgrade; this should not happen (report it)"
+    } else {
+        "pass --force to delete it (nothing recreates it: it is gone for good), or delete it or give it a controller first"
+    }
+}
+
+/// BLOCKERs for the pods that would stop the drain of a node the plan drains, under the
+/// chosen options: kubectl's message, the pods, and the flag that allows them. `refusals`
+/// maps a node to its refused pods (`ns/name`, kubectl's message).
+pub fn drain_blockers<'a>(
+    refusals: &BTreeMap<String, Vec<(String, &'static str)>>,
+    drained: impl IntoIterator<Item = &'a str>,
+) -> Vec<crate::checks::Finding> {
+    let mut out = Vec::new();
+    for node in drained {
+        let Some(pods) = refusals.get(node) else { continue };
+        let mut by_error: BTreeMap<&'static str, Vec<&str>> = BTreeMap::new();
+        for (pod, error) in pods {
+            by_error.entry(error).or_default().push(pod);
+        }
+        for (error, pods) in by_error {
+            let msg =
+                if error.starts_with("cannot delete") { error.to_owned() } else { format!("cannot delete {error}") };
+            out.push(crate::checks::Finding {
+                check: "drain-refused",
+                severity: crate::checks::Severity::Blocker,
+                hop_into: None,
+                subject: node.to_owned(),
+                message: format!("the drain of {node} would stop before evicting anything: {msg}: {}", pods.join(", ")),
+                fix: refusal_fix(error).to_owned(),
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,5 +302,29 @@ mod tests {
                 "deleting Pods with local storage: default/cache"
             ]
         );
+    }
+
+    #[test]
+    fn drain_blockers_name_the_pods_and_the_flag_for_drained_nodes_only() {
+        let mut bare = pod("debug", None);
+        bare.local_storage = false;
+        let mut cache = pod("cache", Some("ReplicaSet"));
+        cache.local_storage = true;
+        let mut refusals: BTreeMap<String, Vec<(String, &'static str)>> = BTreeMap::new();
+        for (node, p) in [("w1", &bare), ("w1", &cache), ("w2", &bare)] {
+            if let Decision::Refuse { error } =
+                classify(p, DrainOptions { ignore_daemonsets: true, ..DrainOptions::default() })
+            {
+                refusals.entry(node.to_owned()).or_default().push((p.key(), error));
+            }
+        }
+        let found = drain_blockers(&refusals, ["w1"]);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|f| f.subject == "w1" && f.severity == crate::checks::Severity::Blocker));
+        let local = found.iter().find(|f| f.message.contains("local storage")).unwrap();
+        assert!(local.message.contains("default/cache") && local.fix.contains("--delete-emptydir-data"));
+        let bare = found.iter().find(|f| f.message.contains("no controller")).unwrap();
+        assert!(bare.message.contains("default/debug") && bare.fix.contains("--force"));
+        assert!(drain_blockers(&refusals, ["w3"]).is_empty());
     }
 }

@@ -42,6 +42,7 @@ pub mod path;
 pub mod plan;
 pub mod release;
 pub mod report;
+pub mod sandbox;
 pub mod skew;
 pub mod version;
 pub mod window;

@@ -39,6 +39,10 @@ pub struct NodeInfo {
     pub kube_proxy: Option<String>,
     /// `containerd://1.6.8`, `docker://20.10.7`.
     pub container_runtime: String,
+    /// The CRI endpoint kubeadm recorded at init/join in the node annotation
+    /// `kubeadm.alpha.kubernetes.io/cri-socket` (`unix:///var/run/cri-dockerd.sock`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cri_socket: Option<String>,
     pub os_image: String,
     pub kernel: String,
     pub ready: bool,
@@ -253,6 +257,10 @@ fn component_image<'p>(pods: &[&'p Pod], component: StaticPod) -> Option<&'p str
         .and_then(|p| p.spec.as_ref()?.containers.first()?.image.as_deref())
 }
 
+/// Where kubeadm records a node's CRI endpoint (cmd/kubeadm/app/constants:
+/// `AnnotationKubeadmCRISocket`).
+pub const CRI_SOCKET_ANNOTATION: &str = "kubeadm.alpha.kubernetes.io/cri-socket";
+
 fn node_info(node: &Node, mirror_pods: &BTreeMap<String, Vec<&Pod>>) -> Result<NodeInfo, KubeError> {
     let name = node.metadata.name.clone().unwrap_or_default();
     let labels = node.metadata.labels.clone().unwrap_or_default();
@@ -287,6 +295,7 @@ fn node_info(node: &Node, mirror_pods: &BTreeMap<String, Vec<&Pod>>) -> Result<N
         kubelet,
         kube_proxy: Some(info.kube_proxy_version).filter(|v| !v.is_empty()),
         container_runtime: info.container_runtime_version,
+        cri_socket: node.metadata.annotations.as_ref().and_then(|a| a.get(CRI_SOCKET_ANNOTATION)).cloned(),
         os_image: info.os_image,
         kernel: info.kernel_version,
         ready,

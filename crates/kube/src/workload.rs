@@ -26,6 +26,9 @@ pub struct WorkloadView {
     pub budget_facts: Vec<BudgetFacts>,
     /// Workers that are unavailable now: cordoned (by anyone) or not Ready.
     pub unavailable_workers: BTreeSet<String>,
+    /// Per node, the pods a drain under the chosen options would refuse (`ns/name`,
+    /// kubectl's message): they stop that node's drain before anything is evicted.
+    pub drain_refusals: BTreeMap<String, Vec<(String, &'static str)>>,
 }
 
 impl WorkloadView {
@@ -73,6 +76,7 @@ struct PodTally {
     by_node: BTreeMap<String, Vec<PodDemand>>,
     used: BTreeMap<String, Resources>,
     budget_nodes: BTreeMap<String, (BTreeSet<String>, usize)>,
+    refusals: BTreeMap<String, Vec<(String, &'static str)>>,
 }
 
 impl PodTally {
@@ -84,6 +88,7 @@ impl PodTally {
             by_node: BTreeMap::new(),
             used: BTreeMap::new(),
             budget_nodes: BTreeMap::new(),
+            refusals: BTreeMap::new(),
         }
     }
 
@@ -113,18 +118,20 @@ impl PodTally {
             // their DaemonSet existence does not matter for what moves).
             let facts = pod_facts(pod, &daemonsets);
             let facts = kubeladder_core::drain::PodFacts { controller_exists: true, ..facts };
-            if matches!(classify(&facts, self.options), Decision::Evict { .. }) {
-                self.by_node.entry(node).or_default().push(PodDemand {
+            match classify(&facts, self.options) {
+                Decision::Evict { .. } => self.by_node.entry(node).or_default().push(PodDemand {
                     name: pod_key(pod),
                     requests,
                     budgets: pod_budgets,
-                });
+                }),
+                Decision::Refuse { error } => self.refusals.entry(node).or_default().push((pod_key(pod), error)),
+                Decision::Skip { .. } => {}
             }
         }
     }
 
     fn finish(self, nodes: &[Node]) -> WorkloadView {
-        let Self { mut by_node, used, budget_nodes, budgets, .. } = self;
+        let Self { mut by_node, used, budget_nodes, budgets, refusals, .. } = self;
         let mut free = BTreeMap::new();
         let mut candidates = Vec::new();
         let mut unavailable_workers = BTreeSet::new();
@@ -169,7 +176,7 @@ impl PodTally {
                 BudgetFacts { name: b.key(), disruptions_allowed: b.disruptions_allowed, nodes, pods }
             })
             .collect();
-        WorkloadView { candidates, free, budgets, budget_facts, unavailable_workers }
+        WorkloadView { candidates, free, budgets, budget_facts, unavailable_workers, drain_refusals: refusals }
     }
 }
 

@@ -27,7 +27,7 @@
 //! Unknown keys, duplicate nodes, malformed YAML and `transport: sim` without the simulator's
 //! `sim_url`, `sim_token` and `sim_ca_file` are refused with the line and column.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use kubeladder_core::package::PackageManager;
@@ -62,6 +62,9 @@ struct Settings {
     /// `[user@]host[:port]` of an SSH jump host.
     jump_host: Option<String>,
     package_manager: Option<PackageManager>,
+    /// Absolute paths of tools (`kubeadm: /usr/local/bin/kubeadm`), per tool over the
+    /// defaults' (RHEL's sudo `secure_path` omits /usr/local/bin).
+    tool_paths: Option<Spanned<BTreeMap<String, String>>>,
     sim_url: Option<Spanned<String>>,
     sim_token: Option<String>,
     sim_ca_file: Option<PathBuf>,
@@ -81,6 +84,7 @@ struct HostEntry {
     transport: Option<Spanned<Transport>>,
     jump_host: Option<String>,
     package_manager: Option<PackageManager>,
+    tool_paths: Option<Spanned<BTreeMap<String, String>>>,
     sim_url: Option<Spanned<String>>,
     sim_token: Option<String>,
     sim_ca_file: Option<PathBuf>,
@@ -98,6 +102,7 @@ impl HostEntry {
             transport: self.transport.clone(),
             jump_host: self.jump_host.clone(),
             package_manager: self.package_manager,
+            tool_paths: self.tool_paths.clone(),
             sim_url: self.sim_url.clone(),
             sim_token: self.sim_token.clone(),
             sim_ca_file: self.sim_ca_file.clone(),
@@ -162,6 +167,9 @@ pub struct Host {
     pub sim: Option<SimTarget>,
     /// Where its Kubernetes packages come from (the host's over the defaults').
     pub package_sources: PackageSources,
+    /// Tools run at these absolute paths (`kubeadm` -> `/usr/local/bin/kubeadm`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tool_paths: BTreeMap<String, String>,
 }
 
 impl Host {
@@ -203,6 +211,7 @@ impl Hosts {
         };
         let defaults = raw.defaults;
         check_sim_url(&defaults, &at_error)?;
+        check_tool_paths(&defaults, &at_error)?;
         if let Some(transport) = defaults.transport.as_ref().filter(|t| t.value == Transport::Sim)
             && let Err(missing) = Settings::default().sim(&defaults)
         {
@@ -230,6 +239,7 @@ impl Hosts {
             }
             let settings = entry.settings();
             check_sim_url(&settings, &at_error)?;
+            check_tool_paths(&settings, &at_error)?;
             let transport = settings.transport.as_ref().or(defaults.transport.as_ref());
             if let Some(transport) = transport.filter(|t| t.value == Transport::Sim)
                 && let Err(missing) = settings.sim(&defaults)
@@ -281,8 +291,40 @@ impl Hosts {
                 .map(|s| s.value)
                 .unwrap_or_default()
                 .over(&d.package_sources.as_ref().map(|s| s.value.clone()).unwrap_or_default()),
+            tool_paths: d
+                .tool_paths
+                .iter()
+                .chain(own.tool_paths.iter())
+                .flat_map(|m| m.value.iter().map(|(k, v)| (k.clone(), v.clone())))
+                .collect(),
         })
     }
+}
+
+/// Refuse a `tool_paths` entry whose path is not absolute or whose tool is a path, at its
+/// position.
+fn check_tool_paths(
+    settings: &Settings,
+    at_error: &impl Fn(&serde_saphyr::Location, String) -> NodeError,
+) -> Result<(), NodeError> {
+    let Some(paths) = &settings.tool_paths else { return Ok(()) };
+    for (tool, path) in &paths.value {
+        if tool.is_empty() || tool.contains('/') {
+            return Err(at_error(
+                &paths.referenced,
+                format!("tool_paths: {tool:?} is not a program name; write e.g. `kubeadm: /usr/local/bin/kubeadm`"),
+            ));
+        }
+        if !path.starts_with('/') {
+            return Err(at_error(
+                &paths.referenced,
+                format!(
+                    "tool_paths.{tool}: {path:?} is not an absolute path; write e.g. `{tool}: /usr/local/bin/{tool}`"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuse a `sim_url` that is not `https://HOST:PORT`, at its position.
@@ -361,6 +403,23 @@ mod tests {
         let other = hosts.resolve("w-2", Some("10.0.0.3")).unwrap();
         assert_eq!((other.user.as_str(), other.port, other.known_hosts), ("admin", 2200, Some(PathBuf::from("/k"))));
         assert!(hosts.resolve("w-3", None).is_none());
+    }
+
+    #[test]
+    fn tool_paths_merge_per_tool_over_the_defaults_and_must_be_absolute() {
+        let hosts = Hosts::parse(
+            "hosts.yaml",
+            "defaults:\n  tool_paths:\n    kubeadm: /usr/local/bin/kubeadm\n    etcdctl: /usr/local/bin/etcdctl\nhosts:\n  - node: cp-1\n    tool_paths:\n      kubeadm: /opt/k8s/kubeadm\n",
+        )
+        .unwrap();
+        let cp = hosts.resolve("cp-1", Some("10.0.0.1")).unwrap();
+        assert_eq!(cp.tool_paths.get("kubeadm").map(String::as_str), Some("/opt/k8s/kubeadm"));
+        assert_eq!(cp.tool_paths.get("etcdctl").map(String::as_str), Some("/usr/local/bin/etcdctl"));
+        let other = hosts.resolve("w-1", Some("10.0.0.2")).unwrap();
+        assert_eq!(other.tool_paths.get("kubeadm").map(String::as_str), Some("/usr/local/bin/kubeadm"));
+        let (line, _, message) = err("hosts:\n  - node: cp-1\n    tool_paths:\n      kubeadm: bin/kubeadm\n");
+        assert!(line >= 3, "{message}");
+        assert!(message.contains("tool_paths.kubeadm") && message.contains("not an absolute path"), "{message}");
     }
 
     #[test]

@@ -237,6 +237,14 @@ pub enum NodeOp {
     },
 }
 
+/// apt's options for dpkg that keep a locally modified conffile (a `10-kubeadm.conf`
+/// drop-in edited by the operator) instead of prompting: the new default when the file is
+/// unmodified (`--force-confdef`), the installed one otherwise (`--force-confold`). Without
+/// them dpkg asks on standard input, which is at EOF, and the install fails.
+/// dpkg(1) `--force-confdef`, `--force-confold`; apt.conf(5) `Dpkg::Options`.
+pub const DPKG_KEEP_CONFFILES: [&str; 4] =
+    ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"];
+
 /// `kubeadm upgrade apply VERSION [--force] -y`.
 fn kubeadm_apply_argv(version: KubeVersion, force: bool) -> Vec<String> {
     let mut argv = argv(&["kubeadm", "upgrade", "apply"]);
@@ -355,6 +363,7 @@ impl NodeOp {
                         if *change_held {
                             install.push("--allow-change-held-packages".to_owned());
                         }
+                        install.extend(DPKG_KEEP_CONFFILES.iter().map(|a| (*a).to_owned()));
                         install.extend(packages.iter().map(|p| format!("{p}={version}")));
                         let mut hold = argv(&["apt-mark", "hold"]);
                         hold.extend(names);

@@ -31,6 +31,10 @@ pub struct HostReport {
     /// The kubeadm package versions of `next_minor` the repositories offer, newest first
     /// (pkgs.k8s.io serves one minor per repository, so usually none until it is switched).
     pub next_minor_available: Vec<String>,
+    /// The sandbox (pause) image containerd's config sets
+    /// ([`kubeladder_core::sandbox::CONTAINERD_CONFIG`]), when it sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox_image: Option<String>,
     /// What could not be found out although the node answered.
     pub notes: Vec<String>,
 }
@@ -96,6 +100,10 @@ pub async fn probe(
     let os_release = crate::exec::query(exec, &read("/etc/os-release"), pm, timeout).await?;
     let os = os_release_field(&os_release.stdout, "PRETTY_NAME");
     let cgroup = cgroup_from_marker(&crate::exec::query(exec, &read(CGROUP_V2_MARKER), pm, timeout).await?);
+    let containerd = crate::exec::query(exec, &read(kubeladder_core::sandbox::CONTAINERD_CONFIG), pm, timeout).await?;
+    let sandbox_image = (containerd.exit_code == 0)
+        .then(|| kubeladder_core::sandbox::configured_sandbox_image(&containerd.stdout))
+        .flatten();
     let repo_file = if pm == PackageManager::Apt { APT_SOURCES_FILE } else { YUM_REPO_FILE };
     let repo = crate::exec::query(exec, &read(repo_file), pm, timeout).await?;
     let packages = ops::parse_packages(pm, &crate::exec::query(exec, &NodeOp::QueryPackages, pm, timeout).await?)?;
@@ -139,6 +147,7 @@ pub async fn probe(
         packages,
         next_minor,
         next_minor_available,
+        sandbox_image,
         notes,
     })
 }

@@ -228,3 +228,30 @@ async fn two_hosts_upgrade_concurrently_without_touching_each_other() {
     assert!(packages(&ea).await.iter().all(|s| s.version.as_deref() == Some("1.19.16-00")));
     assert!(packages(&eb).await.iter().all(|s| s.version.as_deref() == Some("1.18.20-00")));
 }
+
+#[tokio::test]
+async fn an_upgrade_keeps_a_locally_modified_conffile_without_prompting() {
+    let node = SshAptNode::start("w-1", "127.0.0.4");
+    let exec = node.executor(None);
+    let exec = exec.as_ref();
+    let legacy = NodeOp::ConfigureRepository { source: node.source(Minor::new(1, 18)) };
+    run_op(exec, &legacy, APT, T).await.unwrap();
+    install(exec, &[KubePackage::Kubeadm], "1.18.20-00").await.unwrap();
+    // The operator edits the drop-in kubeadm's package ships as a conffile; the new
+    // version ships another. Without `--force-confold` dpkg would prompt on stdin (at EOF:
+    // the install fails).
+    let dropin = support::KUBEADM_DROPIN;
+    let write = ["sh", "-c", "echo '# edited by the operator' > \"$0\"", dropin].map(str::to_owned);
+    assert_eq!(exec.run(&write, T).await.unwrap().exit_code, 0);
+    let started = Instant::now();
+    let done = install(exec, &[KubePackage::Kubeadm], "1.19.16-00").await;
+    assert!(matches!(done, Ok(OpOutcome::Done(_))), "{done:?}");
+    assert!(started.elapsed() < Duration::from_secs(30), "the install waited on stdin");
+    let kept = exec.run(&["cat".to_owned(), dropin.to_owned()], T).await.unwrap().stdout;
+    assert_eq!(kept, "# edited by the operator\n");
+    let state = packages(exec).await;
+    assert!(
+        state.iter().any(|p| p.package == KubePackage::Kubeadm && p.version.as_deref() == Some("1.19.16-00")),
+        "{state:?}"
+    );
+}

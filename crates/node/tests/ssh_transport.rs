@@ -115,3 +115,42 @@ async fn non_root_users_run_commands_through_sudo_n() {
     assert_eq!(out.exit_code, 1, "{out:?}");
     assert!(out.stderr.contains("a password is required"), "{out:?}");
 }
+
+#[tokio::test]
+async fn commands_run_in_the_c_locale_with_stdin_at_eof_as_root_and_through_sudo() {
+    support::require("sudo", "sudo");
+    let tmp = tempfile::tempdir().unwrap();
+    let host = SshHost::start_with_users("cp-1", "127.0.0.2", &tmp.path().join("cp-1"), &[("kube", true)]);
+    for user in ["root", "kube"] {
+        let mut h = host.host();
+        h.user = user.into();
+        let exec = SshExecutor::new(h, SshOptions::default());
+        // `cat` reads standard input: at EOF it returns at once; on an open channel it
+        // would wait out the timeout (a dpkg conffile prompt does the same).
+        let started = Instant::now();
+        let out = exec.run(&argv(&["sh", "-c", "echo \"$LC_ALL\"; cat; echo read-eof"]), T).await.unwrap();
+        assert_eq!((out.exit_code, out.stdout.as_str()), (0, "C\nread-eof\n"), "{user}: {out:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{user}: waited on stdin");
+    }
+}
+
+#[tokio::test]
+async fn tool_paths_reach_a_program_outside_sudos_secure_path() {
+    support::require("sudo", "sudo");
+    let tmp = tempfile::tempdir().unwrap();
+    let host = SshHost::start_with_users("cp-1", "127.0.0.2", &tmp.path().join("cp-1"), &[("kube", true)]);
+    // A tool in a directory on no PATH, as /usr/local/bin is not on RHEL's sudo secure_path.
+    let tool = host.dir.join("kubernetes/bin/standin-kubeadm");
+    std::fs::create_dir_all(tool.parent().unwrap()).unwrap();
+    std::fs::write(&tool, "#!/bin/sh\necho \"standin $*\"\n").unwrap();
+    std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut h = host.host();
+    h.user = "kube".into();
+    let bare = kubeladder_node::exec::executor_for(&h, &SshOptions::default(), None).unwrap();
+    let out = bare.run(&argv(&["standin-kubeadm", "version"]), T).await.unwrap();
+    assert_ne!(out.exit_code, 0, "{out:?}");
+    h.tool_paths.insert("standin-kubeadm".to_owned(), "/etc/kubernetes/bin/standin-kubeadm".to_owned());
+    let mapped = kubeladder_node::exec::executor_for(&h, &SshOptions::default(), None).unwrap();
+    let out = mapped.run(&argv(&["standin-kubeadm", "version"]), T).await.unwrap();
+    assert_eq!((out.exit_code, out.stdout.as_str()), (0, "standin version\n"), "{out:?}");
+}

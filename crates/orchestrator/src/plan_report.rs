@@ -124,6 +124,8 @@ pub struct HostFacts {
     pub cgroup_v1: BTreeMap<String, bool>,
     /// Whether the hosts file gives each node a legacy-layout mirror for its package format.
     pub legacy_mirrors: BTreeMap<String, bool>,
+    /// The sandbox image each node's containerd is configured with, when it sets one.
+    pub sandbox_images: BTreeMap<String, String>,
 }
 
 pub fn build(i: &Inputs<'_>) -> UpgradePlan {
@@ -158,6 +160,11 @@ pub fn build(i: &Inputs<'_>) -> UpgradePlan {
         i.planned.as_ref().ok().map(|p| forecast::forecast(p, &roles, &i.workload.candidates, &window))
     });
     findings.extend(phase("checks", || cluster_findings(i, &state, &window, &roles)));
+    if let Some(target) = i.data.get(i.path.to.minor()) {
+        findings.extend(kubeladder_core::sandbox::findings(&i.hosts.sandbox_images, target.minor, &target.pause));
+    }
+    findings
+        .extend(kubeladder_core::drain::drain_blockers(&i.workload.drain_refusals, drains.keys().map(String::as_str)));
     let (latest_stable, latest_stable_source, latest_in_series) = latest_release(i, state.cluster_version.minor());
     if latest_stable.minor() > i.data.newest().minor {
         findings.push(Finding {
@@ -262,6 +269,7 @@ fn cluster_findings(
         .map(|n| NodeFacts {
             name: n.name.clone(),
             container_runtime: n.container_runtime.clone(),
+            cri_socket: n.cri_socket.clone(),
             cgroup_v1: i.hosts.cgroup_v1.get(&n.name).copied(),
             repository: i.hosts.repositories.get(&n.name).copied(),
             legacy_mirror: i.hosts.legacy_mirrors.get(&n.name).copied(),

@@ -21,9 +21,12 @@ use crate::release_channel;
 use crate::session::{ClusterTarget, Reach, Session};
 use crate::timings::{phase, phase_async};
 
-/// The drain options an upgrade uses: DaemonSet pods stay, emptyDir and bare pods move.
-pub fn upgrade_drain_options() -> DrainOptions {
-    DrainOptions { ignore_daemonsets: true, delete_emptydir_data: true, force: true }
+/// The drain options of an upgrade, as the kubeadm docs drain (`kubectl drain
+/// --ignore-daemonsets`): DaemonSet pods stay; pods with emptyDir need
+/// `delete_emptydir_data`, pods without a controller need `force`, or they stop the drain.
+/// <https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/>
+pub fn upgrade_drain_options(delete_emptydir_data: bool, force: bool) -> DrainOptions {
+    DrainOptions { ignore_daemonsets: true, delete_emptydir_data, force }
 }
 
 /// When the hosts are asked (read-only) for what only they know.
@@ -52,6 +55,8 @@ pub struct PlanRequest {
     /// Where to ask for the latest release (`off`: the shipped data only).
     pub release_url: String,
     pub hosts: HostProbe,
+    /// How the run will drain ([`upgrade_drain_options`]): pods it would refuse are BLOCKERs.
+    pub drain: DrainOptions,
 }
 
 /// A cluster read and planned.
@@ -79,7 +84,7 @@ pub async fn prepare(target: &ClusterTarget, request: &PlanRequest) -> Result<Pr
     let options = PathOptions { allow_prerelease: request.allow_prerelease, allow_downgrade: false };
     let path = path::upgrade_path(data, inventory.cluster_version, request.target, options)?;
     let api = &session.clients.api;
-    let workload = phase_async("read workload", WorkloadView::read(api, upgrade_drain_options())).await?;
+    let workload = phase_async("read workload", WorkloadView::read(api, request.drain)).await?;
     let removed =
         phase_async("read removed APIs", removed_apis::scan(api, data, path.from.minor(), path.to.minor())).await?;
     let series = inventory.cluster_version.minor();
@@ -140,6 +145,9 @@ async fn host_facts(hosts: Option<&Path>, session: &Session) -> Result<(HostFact
                 facts.legacy_mirrors.insert(node.clone(), mirrored);
                 if let Some(c) = report.cgroup {
                     facts.cgroup_v1.insert(node.clone(), c == CgroupVersion::V1);
+                }
+                if let Some(image) = report.sandbox_image {
+                    facts.sandbox_images.insert(node.clone(), image);
                 }
                 if let Some(r) = report.repository {
                     facts.repositories.insert(node, r);

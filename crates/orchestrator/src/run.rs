@@ -25,7 +25,7 @@ use crate::error::OrchestratorError;
 use crate::journal_store::{self, Journal};
 use crate::kube_cluster::{GateTimings, KubeCluster};
 use crate::node_fleet::NodeFleet;
-use crate::prepare::{Prepared, upgrade_drain_options};
+use crate::prepare::Prepared;
 use crate::runner::{Outcome, PlanRunner, StepFailure};
 use crate::session::{ClusterTarget, Reach, Session};
 
@@ -47,6 +47,8 @@ pub struct RunSettings {
     /// Copy each etcd snapshot into the state directory (`snapshots/`) and check it against
     /// the sha256 recorded on the node (on unless the operator opts out).
     pub copy_snapshots: bool,
+    /// How nodes are drained ([`crate::prepare::upgrade_drain_options`]).
+    pub drain: kubeladder_core::drain::DrainOptions,
 }
 
 /// Where a run's progress goes: every journal record once it is durable, and the few
@@ -252,7 +254,7 @@ impl StartedRun {
             session.inventory.nodes.iter().filter(|n| n.role == kubeladder_core::cluster::Role::Worker).count();
         let drain_config = DrainConfig {
             run_id: run_id.clone(),
-            options: upgrade_drain_options(),
+            options: settings.drain,
             timeout: settings.drain_timeout,
             ..DrainConfig::default()
         };

@@ -8,7 +8,7 @@ use std::time::Duration;
 use kubeladder_sim::{SimCluster, SimConfig};
 
 use crate::Outcome;
-use crate::args::{ApplyArgs, ClusterArgs, DemoArgs, RunArgs, StrategyArgs};
+use crate::args::{ApplyArgs, ClusterArgs, DemoArgs, DrainFlagArgs, RunArgs, StrategyArgs};
 use crate::commands::{sim, upgrade};
 use crate::error::CliError;
 
@@ -61,6 +61,13 @@ async fn demo_in(
             )?
         );
     }
+    if args.output != crate::progress::ProgressFormat::Json {
+        eprintln!(
+            "Draining with --delete-emptydir-data --force: the simulated workloads include pods with emptyDir \
+             volumes and a pod without a controller, which `apply` refuses to drain without these flags \
+             (as `kubectl drain --ignore-daemonsets` does)\n"
+        );
+    }
     let apply = ApplyArgs {
         cluster: ClusterArgs { kubeconfig: Some(kubeconfig), context: None },
         run: RunArgs {
@@ -71,6 +78,9 @@ async fn demo_in(
             poll: Duration::from_millis(200),
             output: args.output,
             no_snapshot_copy: false,
+            // The scenarios carry an emptyDir Deployment and a bare pod, which `apply` (like
+            // `kubectl drain --ignore-daemonsets`) refuses to drain without these flags.
+            drain: DrainFlagArgs { delete_emptydir_data: true, force: true },
         },
         to: args.to,
         strategy: StrategyArgs {

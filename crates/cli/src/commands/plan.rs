@@ -21,6 +21,7 @@ pub fn plan_request(
     today: jiff::civil::Date,
     release_url: &str,
     hosts: HostProbe,
+    drain: crate::args::DrainFlagArgs,
 ) -> PlanRequest {
     PlanRequest {
         target,
@@ -30,6 +31,7 @@ pub fn plan_request(
         today,
         release_url: release_url.to_owned(),
         hosts,
+        drain: prepare::upgrade_drain_options(drain.delete_emptydir_data, drain.force),
     }
 }
 
@@ -39,7 +41,7 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome, CliError> {
         None => HostProbe::Off,
     };
     let today = args.date.unwrap_or_else(crate::commands::versions::today);
-    let request = plan_request(args.to, &args.strategy, today, &args.release_url, hosts);
+    let request = plan_request(args.to, &args.strategy, today, &args.release_url, hosts, args.drain);
     let prepared = Box::pin(prepare::prepare(&cluster_target(&args.cluster), &request)).await?;
     let report = &prepared.report;
     output::emit(args.output, report, || render(report))?;

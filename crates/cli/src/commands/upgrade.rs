@@ -39,6 +39,12 @@ fn resume_command(cluster: &ClusterArgs, run: &RunArgs, dir: &Path) -> String {
         cmd += &format!(" --hosts {}", h.display());
     }
     cmd += &format!(" --state-dir {}", dir.display());
+    if run.drain.delete_emptydir_data {
+        cmd += " --delete-emptydir-data";
+    }
+    if run.drain.force {
+        cmd += " --force";
+    }
     cmd
 }
 
@@ -51,6 +57,7 @@ fn settings(run: &RunArgs, max_unavailable: MaxUnavailable) -> RunSettings {
         poll: run.poll,
         max_unavailable,
         copy_snapshots: !run.no_snapshot_copy,
+        drain: prepare::upgrade_drain_options(run.drain.delete_emptydir_data, run.drain.force),
     }
 }
 
@@ -117,6 +124,7 @@ pub async fn apply(args: &ApplyArgs) -> Result<Outcome, CliError> {
         crate::commands::versions::today(),
         kubeladder_orchestrator::release_channel::OFF,
         HostProbe::WhenChecksNeed(args.run.hosts.clone()),
+        args.run.drain,
     );
     let prepared = Box::pin(prepare::prepare(&cluster_target(&args.cluster), &request)).await?;
     let plan = prepared.proven_plan()?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-use super::{BoxFuture, Collector, Executor, LineSink, Stream, shell_join, with_sudo};
+use super::{BoxFuture, C_LOCALE, Collector, Executor, LineSink, Stream, in_c_locale, shell_join, with_sudo};
 use crate::error::NodeError;
 use crate::output::CommandOutput;
 
@@ -51,14 +51,17 @@ impl LocalExecutor {
     }
 
     async fn run_inner(&self, argv: &[String], timeout: Duration) -> Result<CommandOutput, NodeError> {
-        let argv = if self.sudo { with_sudo(argv) } else { argv.to_vec() };
+        let shown = if self.sudo { with_sudo(argv) } else { argv.to_vec() };
+        // The C locale: set on the child, and again after `sudo` (whose `env_reset` drops it).
+        let argv = if self.sudo { with_sudo(&in_c_locale(argv)) } else { argv.to_vec() };
         let spawn_error =
-            |reason: String| NodeError::Spawn { node: self.node.clone(), command: shell_join(&argv), reason };
+            |reason: String| NodeError::Spawn { node: self.node.clone(), command: shell_join(&shown), reason };
         let Some((program, args)) = argv.split_first() else {
             return Err(spawn_error("empty command".to_owned()));
         };
         let mut child = Command::new(program)
             .args(args)
+            .env(C_LOCALE.0, C_LOCALE.1)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -97,7 +100,7 @@ impl LocalExecutor {
                 Ok(collector.finish(code))
             }
             Ok(Err(e)) => Err(spawn_error(e.to_string())),
-            Err(_) => Err(NodeError::CommandTimeout { node: self.node.clone(), command: shell_join(&argv), timeout }),
+            Err(_) => Err(NodeError::CommandTimeout { node: self.node.clone(), command: shell_join(&shown), timeout }),
         }
     }
 }
@@ -125,6 +128,19 @@ mod tests {
         let exec = LocalExecutor::new("here");
         let r = exec.run(&args(&["sh", "-c", "echo out; echo err >&2; exit 7"]), Duration::from_secs(5)).await.unwrap();
         assert_eq!((r.exit_code, r.stdout.as_str(), r.stderr.as_str()), (7, "out\n", "err\n"));
+    }
+
+    #[tokio::test]
+    async fn commands_run_in_the_c_locale_with_stdin_at_eof() {
+        let exec = LocalExecutor::new("here").with_env("LANG", "de_DE.UTF-8");
+        let r = exec.run(&args(&["sh", "-c", "echo $LC_ALL; cat"]), Duration::from_secs(5)).await.unwrap();
+        assert_eq!((r.exit_code, r.stdout.as_str()), (0, "C\n"));
+    }
+
+    #[test]
+    fn c_locale_merges_into_an_env_prefix() {
+        assert_eq!(in_c_locale(&args(&["env", "A=1", "apt-get"])), args(&["env", "LC_ALL=C", "A=1", "apt-get"]));
+        assert_eq!(in_c_locale(&args(&["kubeadm", "version"])), args(&["env", "LC_ALL=C", "kubeadm", "version"]));
     }
 
     #[tokio::test]

@@ -58,6 +58,53 @@ pub trait Executor: Send + Sync + fmt::Debug {
 /// simulator's exec endpoint (whose CA file is read here). `options.connect_timeout`
 /// bounds connecting for SSH and the simulator alike. Every output line goes to `sink`.
 pub fn executor_for(host: &Host, options: &SshOptions, sink: Option<LineSink>) -> Result<Box<dyn Executor>, NodeError> {
+    let exec = transport_executor(host, options, sink)?;
+    Ok(if host.tool_paths.is_empty() {
+        exec
+    } else {
+        Box::new(ToolPaths { inner: exec, paths: host.tool_paths.clone() })
+    })
+}
+
+/// Runs each command's program at the absolute path the hosts file gives for it
+/// (`tool_paths`): `sudo` resolves a bare name through its `secure_path`, which on RHEL
+/// omits /usr/local/bin where kubeadm's and etcdctl's release binaries usually are
+/// (sudoers(5) `secure_path`). Only the program of argv (after an `env VAR=value` prefix)
+/// is replaced; arguments, such as a script given to `sh -c`, are not.
+#[derive(Debug)]
+struct ToolPaths {
+    inner: Box<dyn Executor>,
+    paths: std::collections::BTreeMap<String, String>,
+}
+
+/// `argv` with its program replaced by its path in `paths`, if listed.
+pub fn with_tool_paths(argv: &[String], paths: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    let mut out = argv.to_vec();
+    let start = usize::from(argv.first().is_some_and(|a| a == "env"));
+    let program = argv.iter().skip(start).position(|a| !a.contains('=')).map(|i| i + start);
+    if let Some(i) = program
+        && let Some(path) = paths.get(&out[i])
+    {
+        path.clone_into(&mut out[i]);
+    }
+    out
+}
+
+impl Executor for ToolPaths {
+    fn node(&self) -> &str {
+        self.inner.node()
+    }
+
+    fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<CommandOutput, NodeError>> {
+        Box::pin(async move { self.inner.run(&with_tool_paths(argv, &self.paths), timeout).await })
+    }
+}
+
+fn transport_executor(
+    host: &Host,
+    options: &SshOptions,
+    sink: Option<LineSink>,
+) -> Result<Box<dyn Executor>, NodeError> {
     Ok(match host.transport {
         Transport::Ssh => {
             let exec = SshExecutor::new(host.clone(), options.clone());
@@ -100,6 +147,21 @@ pub fn shell_quote(arg: &str) -> String {
 /// Join argv into one command line that a POSIX shell splits back into exactly `argv`.
 pub fn shell_join(argv: &[String]) -> String {
     argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+/// Every command runs with `LC_ALL=C`: kubeladder matches some of the tools' English
+/// messages (apt's, kubeadm's, sudo's), and a node set to another language answers in it
+/// (gettext: `LC_ALL` overrides `LANG` and every other `LC_*`).
+pub const C_LOCALE: (&str, &str) = ("LC_ALL", "C");
+
+/// `argv` run through `env LC_ALL=C` (merged into an `env VAR=value` prefix argv already has).
+pub fn in_c_locale(argv: &[String]) -> Vec<String> {
+    let mut out = vec!["env".to_owned(), format!("{}={}", C_LOCALE.0, C_LOCALE.1)];
+    match argv.split_first() {
+        Some((first, rest)) if first == "env" => out.extend(rest.iter().cloned()),
+        _ => out.extend(argv.iter().cloned()),
+    }
+    out
 }
 
 /// `argv` behind `sudo -n` (never prompts; fails if a password would be needed).
@@ -272,6 +334,22 @@ impl Collector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tool_paths_replace_only_the_program() {
+        let argv = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let paths: std::collections::BTreeMap<String, String> =
+            [("kubeadm".to_owned(), "/usr/local/bin/kubeadm".to_owned())].into();
+        assert_eq!(
+            with_tool_paths(&argv(&["kubeadm", "upgrade", "node"]), &paths),
+            argv(&["/usr/local/bin/kubeadm", "upgrade", "node"])
+        );
+        assert_eq!(
+            with_tool_paths(&argv(&["env", "A=1", "kubeadm", "kubeadm"]), &paths),
+            argv(&["env", "A=1", "/usr/local/bin/kubeadm", "kubeadm"])
+        );
+        assert_eq!(with_tool_paths(&argv(&["sh", "-c", "kubeadm"]), &paths), argv(&["sh", "-c", "kubeadm"]));
+    }
 
     #[test]
     fn quotes_for_posix_shells() {

@@ -129,8 +129,10 @@ impl client::Handler for Verifier {
 }
 
 /// Prints `kubeladder-pgid N` (the process group of the session) on stderr, then
-/// becomes the command.
-const PGID_WRAPPER: &str = r#"read -r _ _ _ _ g _ < /proc/$$/stat; echo "kubeladder-pgid $g" >&2; exec "$@""#;
+/// becomes the command in the C locale ([`super::C_LOCALE`]; exported here, after `sudo`,
+/// whose `env_reset` would drop a variable set before it).
+const PGID_WRAPPER: &str =
+    r#"read -r _ _ _ _ g _ < /proc/$$/stat; echo "kubeladder-pgid $g" >&2; export LC_ALL=C; exec "$@""#;
 
 /// Who to authenticate as, and with what.
 enum Credentials {
@@ -415,6 +417,10 @@ impl SshExecutor {
         };
         let ssh_error = |e: russh::Error| NodeError::Ssh { node: self.host.node.clone(), reason: e.to_string() };
         channel.exec(true, remote.as_bytes()).await.map_err(ssh_error)?;
+        // Standard input at EOF, as locally (`Stdio::null`): a command that reads it (a
+        // dpkg conffile prompt, `cat`) gets EOF at once instead of waiting out the timeout
+        // on an open channel (RFC 4254 section 5.3, SSH_MSG_CHANNEL_EOF).
+        channel.eof().await.map_err(ssh_error)?;
         let mut collector = Collector::new(&self.host.node, self.sink.clone()).capture_pgid();
         let deadline = tokio::time::Instant::now() + timeout;
         let mut code = None;

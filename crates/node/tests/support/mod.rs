@@ -52,6 +52,9 @@ fn standin_script(name: &str, version: &str) -> String {
     )
 }
 
+/// The conffile the stand-in kubeadm packages ship.
+pub const KUBEADM_DROPIN: &str = "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf";
+
 fn build_deb(out_dir: &Path, work: &Path, name: &str, version: &str) {
     let upstream = version.split('-').next().unwrap();
     let root = work.join(format!("{name}_{version}"));
@@ -64,6 +67,14 @@ fn build_deb(out_dir: &Path, work: &Path, name: &str, version: &str) {
         ),
     )
     .unwrap();
+    if name == "kubeadm" {
+        // The kubelet drop-in the legacy kubeadm package ships as a conffile
+        // (/etc/systemd/system/kubelet.service.d/10-kubeadm.conf), different per version.
+        let dropin = root.join(KUBEADM_DROPIN.trim_start_matches('/'));
+        std::fs::create_dir_all(dropin.parent().unwrap()).unwrap();
+        std::fs::write(&dropin, format!("# 10-kubeadm.conf of kubeadm {version}\n")).unwrap();
+        std::fs::write(root.join("DEBIAN/conffiles"), format!("{KUBEADM_DROPIN}\n")).unwrap();
+    }
     let bin = root.join("usr/local/bin").join(name);
     std::fs::write(&bin, standin_script(name, upstream)).unwrap();
     run(Command::new("chmod").arg("755").arg(&bin));
@@ -293,6 +304,7 @@ impl SshHost {
             package_manager: None,
             sim: None,
             package_sources: kubeladder_node::sources::PackageSources::default(),
+            tool_paths: std::collections::BTreeMap::new(),
         }
     }
 

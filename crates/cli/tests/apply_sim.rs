@@ -443,7 +443,22 @@ impl Env {
             child.start_kill().unwrap();
         }
         let _ = child.wait().await;
+        self.wait_for_orphaned_commands().await;
         killed
+    }
+
+    /// After a kill -9: wait (bounded) until the simulator has no command of the dead process
+    /// still running. On a real node the SSH session's end kills them (kubeladder's wrapper
+    /// kills the process group); the simulator finishes them instead, and a resume racing an
+    /// orphaned `kubeadm` would test the simulator, not kubeladder.
+    async fn wait_for_orphaned_commands(&self) {
+        for _ in 0..600 {
+            if self.sim.exec_in_flight() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("a simulated command of the killed process still runs after 60 s");
     }
 
     /// Run `args`, putting `fault` in effect when the first step has finished.
@@ -533,6 +548,7 @@ async fn kill_9_at_random_instants_of_an_ha_upgrade_then_resume_converges() {
         }
         child.start_kill().unwrap();
         let _ = child.wait().await;
+        env.wait_for_orphaned_commands().await;
         args = env.resume_args("state", "2");
     }
     let (code, stdout, stderr) = env.run(&env.resume_args("state", "2")).await;

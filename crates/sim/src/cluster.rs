@@ -105,6 +105,7 @@ impl SimCluster {
             address,
             bookmark_interval: config.bookmark_interval,
             watch_drops,
+            exec_in_flight: std::sync::atomic::AtomicUsize::new(0),
         });
         let server = tokio::spawn(api::serve(listener, acceptor, state.clone()));
         let loop_store = store.clone();
@@ -203,6 +204,11 @@ impl RunningSim {
 
     pub fn clock(&self) -> Clock {
         self.clock
+    }
+
+    /// Commands the exec endpoint is running now (see [`ApiState::exec_in_flight`]).
+    pub fn exec_in_flight(&self) -> usize {
+        self.state.exec_in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Requests served so far, per (verb, resource).

@@ -33,6 +33,11 @@ pub struct ApiState {
     pub bookmark_interval: Duration,
     /// Bumped by a `drop_watches` fault: every open watch ends.
     pub watch_drops: tokio_watch::Sender<u64>,
+    /// Commands the exec endpoint is running now. A command whose client went away still
+    /// runs to its end (hyper does not notice a closed connection while the handler runs),
+    /// where on a real node the SSH session's end kills it; tests that kill kubeladder wait
+    /// for this to drop to 0 before resuming, as an operator would find no kubeadm running.
+    pub exec_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl ApiState {

@@ -91,6 +91,22 @@ pub(crate) async fn handle(
     }
 }
 
+/// Counts a running command for as long as it lives (also when its future is dropped).
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 async fn exec_request(state: &ApiState, node: &str, body: &Bytes) -> Result<Response<Body>, DropConnection> {
     let request: ExecRequest = match serde_json::from_slice(body) {
         Ok(request) => request,
@@ -107,6 +123,7 @@ async fn exec_request(state: &ApiState, node: &str, body: &Bytes) -> Result<Resp
     if !state.store.lock().hosts.contains(node) {
         return Ok(error(StatusCode::NOT_FOUND, format!("no host named {node}")));
     }
+    let _in_flight = InFlight::enter(&state.exec_in_flight);
     let running = exec::run(&state.store, node, &request.argv);
     let result = match request.timeout_ms {
         Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), running).await {

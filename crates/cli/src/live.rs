@@ -56,15 +56,11 @@ impl Notable {
                 )
             }),
             Event::NodeCordoned { node } => Some(format!("{at}  node/{node} cordoned")),
-            Event::NodeForeignCordon { node } => {
-                Some(format!("{at}  node/{node} was already cordoned by someone else; it will stay cordoned"))
-            }
-            Event::NodeUncordoned { node } => Some(format!("{at}  node/{node} uncordoned")),
-            Event::NodeRecovered { node, action, reopened } => {
-                Some(format!("{at}  node/{node} recovered ({action}); {} step(s) to check again", reopened.len()))
-            }
-            Event::RunPaused { reason } => Some(format!("{at}  run paused: {reason}")),
-            Event::RunFinished => Some(format!("{at}  run finished")),
+            Event::NodeForeignCordon { .. }
+            | Event::NodeUncordoned { .. }
+            | Event::NodeRecovered { .. }
+            | Event::RunPaused { .. }
+            | Event::RunFinished => crate::progress::node_or_run_line(record),
         }
     }
 }

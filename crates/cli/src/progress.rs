@@ -304,15 +304,11 @@ fn json_event(record: &Record, name: &str, info: Option<&StepInfo>) -> Value {
     value
 }
 
-fn plain_line(record: &Record, info: Option<&StepInfo>) -> Option<String> {
+/// The line of an event about a node or the run that both the plain output and the live
+/// view print the same way.
+pub(crate) fn node_or_run_line(record: &Record) -> Option<String> {
     let at = record.at.get(11..19).unwrap_or(&record.at);
-    let step = |what: &str| info.map(|i| format!("{at}  {:<9} {:<16} {:<24} {what}", i.hop, i.node, i.action));
     match &record.event {
-        Event::StepStarted { .. } => step("started"),
-        Event::StepFinished { skipped: false, .. } => step("done"),
-        Event::StepFinished { skipped: true, .. } => step("already done"),
-        Event::StepFailed { error, .. } => step(&format!("FAILED: {error}")),
-        Event::NodeCordoned { node } => Some(format!("{at}  node/{node} cordoned by this run")),
         Event::NodeForeignCordon { node } => {
             Some(format!("{at}  node/{node} was already cordoned by someone else; it will stay cordoned"))
         }
@@ -322,6 +318,24 @@ fn plain_line(record: &Record, info: Option<&StepInfo>) -> Option<String> {
         }
         Event::RunPaused { reason } => Some(format!("{at}  run paused: {reason}")),
         Event::RunFinished => Some(format!("{at}  run finished")),
+        _ => None,
+    }
+}
+
+fn plain_line(record: &Record, info: Option<&StepInfo>) -> Option<String> {
+    let at = record.at.get(11..19).unwrap_or(&record.at);
+    let step = |what: &str| info.map(|i| format!("{at}  {:<9} {:<16} {:<24} {what}", i.hop, i.node, i.action));
+    match &record.event {
+        Event::StepStarted { .. } => step("started"),
+        Event::StepFinished { skipped: false, .. } => step("done"),
+        Event::StepFinished { skipped: true, .. } => step("already done"),
+        Event::StepFailed { error, .. } => step(&format!("FAILED: {error}")),
+        Event::NodeCordoned { node } => Some(format!("{at}  node/{node} cordoned by this run")),
+        Event::NodeForeignCordon { .. }
+        | Event::NodeUncordoned { .. }
+        | Event::NodeRecovered { .. }
+        | Event::RunPaused { .. }
+        | Event::RunFinished => node_or_run_line(record),
         Event::NodeDrained { node, evicted, budget_waits } => {
             Some(format!("{at}  node/{node} drained: {evicted} pod(s) evicted, {budget_waits} budget wait(s)"))
         }

@@ -165,13 +165,13 @@ fn dpkg_verrevcmp(a: &str, b: &str) -> Ordering {
 /// `[epoch:]main[-revision]` ordering (epoch numerically, then `main`, then `revision`
 /// with the format's comparator) and printing, for both formats.
 macro_rules! epoch_version_impls {
-    ($ty:ty, $main:ident, $revision:ident, $compare:path) => {
+    ($ty:ty, $main:ident, $revision:ident, $compare:path, $compare_revision:path) => {
         impl Ord for $ty {
             fn cmp(&self, other: &Self) -> Ordering {
                 self.epoch
                     .cmp(&other.epoch)
                     .then_with(|| $compare(&self.$main, &other.$main))
-                    .then_with(|| $compare(&self.$revision, &other.$revision))
+                    .then_with(|| $compare_revision(&self.$revision, &other.$revision))
             }
         }
 
@@ -196,7 +196,7 @@ macro_rules! epoch_version_impls {
     };
 }
 
-epoch_version_impls!(DebVersion, upstream, revision, dpkg_verrevcmp);
+epoch_version_impls!(DebVersion, upstream, revision, dpkg_verrevcmp, dpkg_verrevcmp);
 
 impl RpmVersion {
     pub fn parse(input: &str) -> Result<Self, CoreError> {
@@ -292,7 +292,19 @@ fn rpm_vercmp(a: &str, b: &str) -> Ordering {
     }
 }
 
-epoch_version_impls!(RpmVersion, version, release, rpm_vercmp);
+epoch_version_impls!(RpmVersion, version, release, rpm_vercmp, rpm_release_cmp);
+
+/// rpm's `compare_values` for the release (lib/rpmvercmp.c, rpm 4.18): a missing release
+/// sorts before any release - even one starting with `~`, which `rpmvercmp` would put
+/// before the end of a string.
+fn rpm_release_cmp(a: &str, b: &str) -> Ordering {
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        (false, false) => rpm_vercmp(a, b),
+    }
+}
 
 impl PackageVersion {
     /// Compare two versions of the same format; `None` across formats.
@@ -599,6 +611,9 @@ mod tests {
             assert!(DebVersion::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(RpmVersion::parse("").is_err());
+        // rpm 4.18: a missing release sorts before any, even a `~` one.
+        assert_eq!(rpm("5rc").cmp(&rpm("0:5rc-~rc")), Ordering::Less);
+        assert_eq!(rpm("5rc-1").cmp(&rpm("5rc")), Ordering::Greater);
         assert!(RpmVersion::parse("1.0-").is_err());
     }
 

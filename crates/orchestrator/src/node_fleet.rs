@@ -417,7 +417,14 @@ impl NodePort for NodeFleet {
         {
             *exact = self.resolve(&step.node, packages[0], version, pm).await?;
         }
-        match exec::run_op(exec, &op, pm, timeout).await? {
+        // The runner asks `run` only when the step must act; an apply acts even when the
+        // manifests already show the version (see `PlanRunner`: an attempted apply reruns).
+        let outcome = if matches!(op, NodeOp::KubeadmUpgradeApply { .. }) {
+            exec::run_commands(exec, &op, pm, timeout).await?
+        } else {
+            exec::run_op(exec, &op, pm, timeout).await?
+        };
+        match outcome {
             OpOutcome::AlreadyDone | OpOutcome::Done(_) => {}
         }
         // After kubeadm changed a control plane (and maybe restarted its etcd member), the

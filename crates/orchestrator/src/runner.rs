@@ -195,8 +195,10 @@ impl<'a, C: ClusterPort, N: NodePort> PlanRunner<'a, C, N> {
             self.record(Event::RunPaused { reason: "stop requested".to_owned() })?;
             return Ok(Some(Outcome::Paused));
         }
+        // A step recorded before (started or failed, never finished) was attempted.
+        let attempted = self.journal.lock().is_ok_and(|j| j.progress().steps.contains_key(&step.id));
         self.record(Event::StepStarted { step: step.id.clone() })?;
-        match self.perform(step).await {
+        match self.perform(step, attempted).await {
             Ok(skipped) => {
                 self.record(Event::StepFinished { step: step.id.clone(), skipped })?;
                 Ok(None)
@@ -218,7 +220,7 @@ impl<'a, C: ClusterPort, N: NodePort> PlanRunner<'a, C, N> {
     }
 
     /// Check, act, check. Returns whether the step was skipped (already done).
-    async fn perform(&self, step: &Step) -> Result<bool, StepError> {
+    async fn perform(&self, step: &Step, attempted: bool) -> Result<bool, StepError> {
         match &step.action {
             Action::Drain => {
                 // Always drain: it is idempotent, and a node cordoned by someone else still
@@ -266,7 +268,12 @@ impl<'a, C: ClusterPort, N: NodePort> PlanRunner<'a, C, N> {
                 }
             }
             _ => {
-                if self.nodes.check(step).await? {
+                // `kubeadm upgrade apply` also stores the new version in kubeadm-config, last;
+                // a node's manifests cannot show that half. An attempted apply (the process died
+                // or it failed) is therefore run again - kubeadm is idempotent - so that the
+                // other control planes' `upgrade node` read the new version.
+                let rerun = attempted && matches!(step.action, Action::KubeadmUpgradeApply { .. });
+                if !rerun && self.nodes.check(step).await? {
                     return Ok(true);
                 }
                 self.nodes.run(step).await?;

@@ -204,6 +204,17 @@ pub async fn run_op(
             });
         }
     }
+    run_commands(exec, op, pm, timeout).await
+}
+
+/// Run `op`'s commands in order, without its check, stopping at the first failure (for an
+/// operation the caller decided must run whatever its check says).
+pub async fn run_commands(
+    exec: &dyn Executor,
+    op: &NodeOp,
+    pm: PackageManager,
+    timeout: Duration,
+) -> Result<OpOutcome, NodeError> {
     let mut outputs = Vec::new();
     for argv in op.render(pm) {
         let output = exec.run(&argv, timeout).await?;

@@ -293,6 +293,33 @@ fn field_manager(query: &HashMap<String, String>, user_agent: &str) -> String {
     if prefix.is_empty() { "unknown".to_owned() } else { prefix.to_owned() }
 }
 
+/// The stored (hub) object `name`, or 404 as the request's resource names it.
+fn stored(inner: &StoreInner, def: &ResourceDef, namespace: &str, name: &str) -> Result<Value, ApiError> {
+    inner.get(&def.key(), namespace, name).cloned().ok_or_else(|| ApiError::not_found(def.plural, def.group, name))
+}
+
+/// Store `next` (already in the hub version) over `current` for a PUT or PATCH: the status
+/// kept or taken as the subresource says, the write recorded in `managedFields` with the
+/// request's group/version, the resourceVersion checked when the request gave one.
+#[allow(clippy::too_many_arguments)]
+fn write_update(
+    inner: &mut StoreInner,
+    def: &'static ResourceDef,
+    namespace: &str,
+    name: &str,
+    current: &Value,
+    next: Value,
+    sub: Option<&str>,
+    manager: &str,
+    expected: Option<u64>,
+) -> Result<std::sync::Arc<Value>, ApiError> {
+    let hub = def.hub();
+    let mut next = split_status(hub, current, next, sub.is_some());
+    let now = inner.clock().now_rfc3339();
+    record_write(&mut next, Some(current), manager, &def.api_version(), sub.unwrap_or(""), &now);
+    inner.update(hub, namespace, name, next, expected)
+}
+
 /// Record a write in `metadata.managedFields` the way kube-apiserver's field manager does
 /// for an `Update` operation: one entry per manager, operation and subresource, carrying
 /// the group/version the write came through (what the removed-API scan reads; the fields
@@ -450,20 +477,8 @@ fn route(
             }
             let expected = Some(rv_of(&obj)).filter(|rv| *rv != 0);
             let mut inner = state.store.lock();
-            let current = inner
-                .get(&key, &namespace, name)
-                .cloned()
-                .ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
-            let mut next = split_status(hub, &current, obj, sub.is_some());
-            record_write(
-                &mut next,
-                Some(&current),
-                manager,
-                &def.api_version(),
-                sub.unwrap_or(""),
-                &inner.clock().now_rfc3339(),
-            );
-            let updated = inner.update(hub, &namespace, name, next, expected)?;
+            let current = stored(&inner, def, &namespace, name)?;
+            let updated = write_update(&mut inner, def, &namespace, name, &current, obj, sub, manager, expected)?;
             Ok(json_response(200, &served(&updated)))
         }
         (&Method::PATCH, Some(name), sub @ (None | Some("status"))) => {
@@ -473,10 +488,7 @@ fn route(
             })?;
             let patch_body = parse_body(body)?;
             let mut inner = state.store.lock();
-            let current = inner
-                .get(&key, &namespace, name)
-                .cloned()
-                .ok_or_else(|| ApiError::not_found(def.plural, def.group, name))?;
+            let current = stored(&inner, def, &namespace, name)?;
             // The patch applies to the object as the request's group/version serves it.
             let mut patched = served(&current);
             patch::apply(kind, &mut patched, &patch_body)?;
@@ -484,16 +496,7 @@ fn route(
             let expected = get_path(&patch_body, "metadata.resourceVersion")
                 .and_then(Value::as_str)
                 .and_then(|rv| rv.parse::<u64>().ok());
-            let mut next = split_status(hub, &current, patched, sub.is_some());
-            record_write(
-                &mut next,
-                Some(&current),
-                manager,
-                &def.api_version(),
-                sub.unwrap_or(""),
-                &inner.clock().now_rfc3339(),
-            );
-            let updated = inner.update(hub, &namespace, name, next, expected)?;
+            let updated = write_update(&mut inner, def, &namespace, name, &current, patched, sub, manager, expected)?;
             Ok(json_response(200, &served(&updated)))
         }
         (&Method::DELETE, Some(name), None) => {

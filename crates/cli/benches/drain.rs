@@ -6,6 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss)] // a benchmark: a panic is the report
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -55,11 +58,7 @@ async fn drain_all(program: &Path, args: &[&str], nodes: &[&str]) -> (Duration, 
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let kubectl = (27..=40)
-        .rev()
-        .map(|m| Path::new("/usr/lib/google-cloud-sdk/bin").join(format!("kubectl.1.{m}")))
-        .find(|p| p.exists())
-        .expect("a versioned kubectl");
+    let kubectl = support::newest_kubectl();
     let nodes = ["worker-1", "worker-2", "worker-3"];
 
     let kubectl_args = ["drain", "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout", "120s"];

@@ -18,8 +18,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss)] // a benchmark: a panic is the report
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use kubeladder_core::KubeVersion;
@@ -43,14 +46,6 @@ fn ratio(a: Duration, b: Duration) -> f64 {
 
 fn limit() -> Duration {
     Duration::from_secs(std::env::var("PLAN_SCALE_LIMIT").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_LIMIT))
-}
-
-fn kubectl() -> PathBuf {
-    (27..=40)
-        .rev()
-        .map(|m| Path::new("/usr/lib/google-cloud-sdk/bin").join(format!("kubectl.1.{m}")))
-        .find(|p| p.exists())
-        .expect("a versioned kubectl")
 }
 
 async fn timed_kubectl(kubectl: &Path, home: &Path, args: &[&str]) -> Duration {
@@ -191,7 +186,7 @@ async fn main() {
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { vec![1_000, 5_000] } else { sizes };
     let limit = limit();
-    let kubectl = kubectl();
+    let kubectl = support::newest_kubectl();
     let from = KubeVersion::parse(FROM).unwrap();
     let bench = Instant::now();
     for nodes in sizes {

@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss)] // a benchmark: a panic is the report
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -35,11 +38,7 @@ async fn timed_kubectl(kubectl: &Path, home: &Path, args: &[&str]) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let kubectl = (27..=40)
-        .rev()
-        .map(|m| Path::new("/usr/lib/google-cloud-sdk/bin").join(format!("kubectl.1.{m}")))
-        .find(|p| p.exists())
-        .expect("a versioned kubectl");
+    let kubectl = support::newest_kubectl();
     println!(
         "{:>6} {:>7} {:>9} {:>9} {:>15} {:>15} {:>13}",
         "nodes", "pods", "start", "RSS MiB", "kubectl nodes", "inventory read", "kubectl ver."

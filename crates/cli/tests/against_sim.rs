@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is the failure report
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
 use kubeladder_core::KubeVersion;
@@ -60,11 +62,7 @@ impl Env {
     }
 
     async fn kubectl(&self, args: &[&str]) -> String {
-        let kubectl = (27..=40)
-            .rev()
-            .map(|m| Path::new("/usr/lib/google-cloud-sdk/bin").join(format!("kubectl.1.{m}")))
-            .find(|p| p.exists())
-            .expect("a versioned kubectl");
+        let kubectl = support::newest_kubectl();
         let out = tokio::process::Command::new(kubectl)
             .args(args)
             .env_clear()
@@ -377,11 +375,7 @@ async fn sim_serve_runs_as_its_own_process_until_sigterm() {
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
     assert!(first.starts_with("serving https://127.0.0.1:"), "{first}");
-    let kubectl = (27..=40)
-        .rev()
-        .map(|m| Path::new("/usr/lib/google-cloud-sdk/bin").join(format!("kubectl.1.{m}")))
-        .find(|p| p.exists())
-        .unwrap();
+    let kubectl = support::newest_kubectl();
     let out = tokio::process::Command::new(kubectl)
         .args(["get", "nodes", "--no-headers"])
         .env_clear()

@@ -4,19 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is the failure report
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::time::Duration;
 
 use kubeladder_sim::{Scenario, SimCluster, SimConfig};
 use serde_json::Value;
-
-fn real_kubectl() -> PathBuf {
-    (27..=40)
-        .rev()
-        .map(|m| Path::new("/usr/lib/google-cloud-sdk/bin").join(format!("kubectl.1.{m}")))
-        .find(|p| p.exists())
-        .expect("a versioned kubectl")
-}
 
 /// A PATH directory holding only `kubectl-ladder`, a symlink to the binary under test.
 fn plugin_dir() -> tempfile::TempDir {
@@ -26,7 +20,7 @@ fn plugin_dir() -> tempfile::TempDir {
 }
 
 async fn kubectl(path: &Path, home: &Path, kubeconfig: Option<&Path>, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = tokio::process::Command::new(real_kubectl());
+    let mut cmd = tokio::process::Command::new(support::newest_kubectl());
     cmd.args(args)
         .env_clear()
         .env("PATH", format!("{}:/usr/bin:/bin", path.display()))

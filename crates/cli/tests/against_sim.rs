@@ -18,6 +18,16 @@ struct Env {
 }
 
 impl Env {
+    /// Write the simulator's hosts file (transport `sim`) and the CA it trusts beside it, as
+    /// `sim serve --hosts-out` does; returns the hosts file's path.
+    fn write_hosts_file(&self) -> PathBuf {
+        let ca = self.dir.path().join("hosts.yaml.ca.pem");
+        std::fs::write(&ca, self.sim.ca_pem()).unwrap();
+        let hosts = self.dir.path().join("hosts.yaml");
+        std::fs::write(&hosts, self.sim.hosts_yaml(&ca)).unwrap();
+        hosts
+    }
+
     async fn start(scenario: Scenario) -> Self {
         let config = SimConfig {
             speed: 20.0,
@@ -443,10 +453,7 @@ async fn plan_with_hosts_reports_the_legacy_repository_and_unreachable_nodes() {
     let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 28, 15));
     scenario.container_runtime = "containerd://1.7.20".to_owned();
     let env = Env::start(scenario).await;
-    let ca = env.dir.path().join("hosts.yaml.ca.pem");
-    std::fs::write(&ca, env.sim.ca_pem()).unwrap();
-    let hosts = env.dir.path().join("hosts.yaml");
-    std::fs::write(&hosts, env.sim.hosts_yaml(&ca)).unwrap();
+    let hosts = env.write_hosts_file();
     let legacy = |plan: &Value| checks(plan).iter().filter(|c| c.0 == "legacy-repository").count();
     // Without hosts data the repository is unknown; with it, every node is on the legacy one.
     let (_, without) = plan_json(&env, "1.29").await;
@@ -478,10 +485,7 @@ async fn cgroup_v1_hosts_block_the_hop_into_1_35_when_the_hosts_are_asked() {
         let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 34, 11));
         scenario.cgroup_v1 = cgroup_v1;
         let env = Env::start(scenario).await;
-        let ca = env.dir.path().join("hosts.yaml.ca.pem");
-        std::fs::write(&ca, env.sim.ca_pem()).unwrap();
-        let hosts = env.dir.path().join("hosts.yaml");
-        std::fs::write(&hosts, env.sim.hosts_yaml(&ca)).unwrap();
+        let hosts = env.write_hosts_file();
         let cgroup = |plan: &Value| -> Vec<String> {
             checks(plan).into_iter().filter(|c| c.0 == "cgroup-v1" && c.1 == "BLOCKER").map(|c| c.2).collect()
         };
@@ -616,10 +620,7 @@ async fn plan_with_hosts_warns_about_a_sandbox_image_kubeadm_does_not_use() {
     let mut scenario = Scenario::small().with_version(KubeVersion::new(1, 28, 15));
     scenario.container_runtime = "containerd://1.7.20".to_owned();
     let env = Env::start(scenario).await;
-    let ca = env.dir.path().join("hosts.yaml.ca.pem");
-    std::fs::write(&ca, env.sim.ca_pem()).unwrap();
-    let hosts = env.dir.path().join("hosts.yaml");
-    std::fs::write(&hosts, env.sim.hosts_yaml(&ca)).unwrap();
+    let hosts = env.write_hosts_file();
     let hosts_arg = hosts.display().to_string();
     let pause = kubeladder_core::release::ReleaseData::embedded()
         .unwrap()

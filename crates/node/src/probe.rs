@@ -89,8 +89,7 @@ pub async fn probe(
     let pm = if let Some(pm) = package_manager {
         pm
     } else {
-        let out = crate::exec::query(exec, &NodeOp::DetectPackageManager, PackageManager::Apt, timeout).await?;
-        ops::detect_package_manager(&out.stdout).ok_or_else(|| NodeError::Unsupported {
+        crate::exec::detect_package_manager(exec, timeout).await?.ok_or_else(|| NodeError::Unsupported {
             operation: format!("node {}", exec.node()),
             package_manager: "no package manager".to_owned(),
             reason: "none of apt-get, dnf5, dnf, yum is on PATH".to_owned(),

@@ -193,11 +193,7 @@ impl NodeFleet {
     /// Ask the node which package manager it has (this also proves it is reachable).
     /// A package manager named in the hosts file wins over the detected one.
     async fn detect(&self, node: &str) -> Result<PackageManager, StepError> {
-        let exec = self.executor(node)?;
-        // Detection does not depend on the package manager it detects: any renders it.
-        let output =
-            exec::query(exec, &NodeOp::DetectPackageManager, PackageManager::default(), self.timeouts.other).await?;
-        let detected = ops::detect_package_manager(&output.stdout);
+        let detected = exec::detect_package_manager(self.executor(node)?, self.timeouts.other).await?;
         let Ok(mut known) = self.package_managers.lock() else {
             return Err(StepError::Internal("package manager cache poisoned".to_owned()));
         };

@@ -23,7 +23,7 @@ use kubeladder_node::recovery::{self, EtcdMember, EtcdSource, RestoreTool};
 use kubeladder_node::{CommandOutput, Executor, NodeOp};
 use serde::Serialize;
 
-use crate::error::OrchestratorError;
+use crate::error::{OrchestratorError, StepError};
 use crate::journal_store::{self, Journal};
 use crate::node_fleet::SNAPSHOT_DIR;
 use crate::session::{ClusterTarget, Reach, Session};
@@ -115,12 +115,9 @@ async fn package_manager(reach: &Reach, exec: &dyn Executor, node: &str) -> Resu
     if let Some(pm) = reach.package_managers.get(node) {
         return Ok(*pm);
     }
-    let out = query(exec, &NodeOp::DetectPackageManager, PackageManager::default()).await?;
-    ops::detect_package_manager(&out.stdout).ok_or_else(|| {
-        OrchestratorError::Refused(format!(
-            "node {node} has none of apt-get, dnf5, dnf, yum on PATH; set package_manager for it in the hosts file"
-        ))
-    })
+    exec::detect_package_manager(exec, TIMEOUT)
+        .await?
+        .ok_or_else(|| OrchestratorError::Refused(StepError::NoPackageManager { node: node.to_owned() }.to_string()))
 }
 
 async fn backups_of(exec: &dyn Executor, pm: PackageManager) -> Result<Vec<BackupView>, OrchestratorError> {

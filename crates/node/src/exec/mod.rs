@@ -231,6 +231,16 @@ pub async fn run_commands(
     Ok(OpOutcome::Done(outputs))
 }
 
+/// Ask the node which package manager it has ([`NodeOp::DetectPackageManager`]): `None` when
+/// it has none kubeladder drives. Detection renders the same for every package manager.
+pub async fn detect_package_manager(
+    exec: &dyn Executor,
+    timeout: Duration,
+) -> Result<Option<PackageManager>, NodeError> {
+    let output = query(exec, &NodeOp::DetectPackageManager, PackageManager::default(), timeout).await?;
+    Ok(crate::ops::detect_package_manager(&output.stdout))
+}
+
 /// Run a query op's one command and return its output whatever the exit code.
 pub async fn query(
     exec: &dyn Executor,

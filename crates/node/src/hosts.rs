@@ -54,13 +54,13 @@ pub enum Transport {
 #[serde(deny_unknown_fields)]
 struct Settings {
     user: Option<String>,
-    port: Option<u16>,
+    port: Option<Spanned<u16>>,
     identity_file: Option<PathBuf>,
     known_hosts: Option<PathBuf>,
     sudo: Option<bool>,
     transport: Option<Spanned<Transport>>,
-    /// `[user@]host[:port]` of an SSH jump host.
-    jump_host: Option<String>,
+    /// `[user@]host[:port]` of an SSH jump host, checked at parse time.
+    jump_host: Option<Spanned<String>>,
     package_manager: Option<PackageManager>,
     /// Absolute paths of tools (`kubeadm: /usr/local/bin/kubeadm`), per tool over the
     /// defaults' (RHEL's sudo `secure_path` omits /usr/local/bin).
@@ -77,12 +77,12 @@ struct HostEntry {
     node: Spanned<String>,
     address: Option<String>,
     user: Option<String>,
-    port: Option<u16>,
+    port: Option<Spanned<u16>>,
     identity_file: Option<PathBuf>,
     known_hosts: Option<PathBuf>,
     sudo: Option<bool>,
     transport: Option<Spanned<Transport>>,
-    jump_host: Option<String>,
+    jump_host: Option<Spanned<String>>,
     package_manager: Option<PackageManager>,
     tool_paths: Option<Spanned<BTreeMap<String, String>>>,
     sim_url: Option<Spanned<String>>,
@@ -95,7 +95,7 @@ impl HostEntry {
     fn settings(&self) -> Settings {
         Settings {
             user: self.user.clone(),
-            port: self.port,
+            port: self.port.clone(),
             identity_file: self.identity_file.clone(),
             known_hosts: self.known_hosts.clone(),
             sudo: self.sudo,
@@ -160,7 +160,7 @@ pub struct Host {
     /// Prefix commands with `sudo -n` (also implied when `user` is not root).
     pub sudo: bool,
     pub transport: Transport,
-    pub jump_host: Option<String>,
+    pub jump_host: Option<JumpHost>,
     /// `None`: detect it on the node.
     pub package_manager: Option<PackageManager>,
     /// The simulator's endpoint (transport `sim` only).
@@ -182,9 +182,13 @@ impl Host {
 /// A parsed hosts file.
 #[derive(Debug, Clone, Default)]
 pub struct Hosts {
+    /// The file's name as errors show it.
+    file: String,
     defaults: Settings,
     entries: HashMap<String, (Option<String>, Settings)>,
     order: Vec<String>,
+    /// Where each entry's `node` is written (line, column).
+    positions: HashMap<String, (u64, u64)>,
 }
 
 impl Hosts {
@@ -212,6 +216,7 @@ impl Hosts {
         let defaults = raw.defaults;
         check_sim_url(&defaults, &at_error)?;
         check_tool_paths(&defaults, &at_error)?;
+        check_reach(&defaults, &at_error)?;
         if let Some(transport) = defaults.transport.as_ref().filter(|t| t.value == Transport::Sim)
             && let Err(missing) = Settings::default().sim(&defaults)
         {
@@ -240,6 +245,7 @@ impl Hosts {
             let settings = entry.settings();
             check_sim_url(&settings, &at_error)?;
             check_tool_paths(&settings, &at_error)?;
+            check_reach(&settings, &at_error)?;
             let transport = settings.transport.as_ref().or(defaults.transport.as_ref());
             if let Some(transport) = transport.filter(|t| t.value == Transport::Sim)
                 && let Err(missing) = settings.sim(&defaults)
@@ -256,7 +262,30 @@ impl Hosts {
             order.push(name.clone());
             hosts.insert(name, (entry.address, settings));
         }
-        Ok(Self { defaults, entries: hosts, order })
+        Ok(Self { file: file.to_owned(), defaults, entries: hosts, order, positions: seen })
+    }
+
+    /// Refuse an entry whose node is not in `cluster_nodes`: a misspelt name would leave the
+    /// real node reached at its `InternalIP` with the defaults, silently.
+    pub fn check_nodes_exist(&self, cluster_nodes: &[&str]) -> Result<(), NodeError> {
+        let Some(stray) = self.order.iter().find(|n| !cluster_nodes.contains(&n.as_str())) else { return Ok(()) };
+        let (line, column) = self.positions.get(stray).copied().unwrap_or((0, 0));
+        let closest = cluster_nodes
+            .iter()
+            .min_by_key(|c| strsim::levenshtein(stray, c))
+            .filter(|c| strsim::levenshtein(stray, c) <= 3);
+        let hint = match closest {
+            Some(c) => format!("did you mean {c:?}? "),
+            None => String::new(),
+        };
+        Err(NodeError::HostsFile {
+            file: self.file.clone(),
+            line: to_usize(line),
+            column: to_usize(column),
+            message: format!(
+                "node {stray:?} is not in the cluster; {hint}fix the name (as `kubectl get nodes` shows it) or remove the entry"
+            ),
+        })
     }
 
     /// The nodes the file lists, in file order.
@@ -277,13 +306,13 @@ impl Hosts {
         Some(Host {
             node: node.to_owned(),
             address: address?,
-            port: own.port.or(d.port).unwrap_or(22),
+            port: own.port.as_ref().or(d.port.as_ref()).map_or(22, |p| p.value),
             user: own.user.or_else(|| d.user.clone()).unwrap_or_else(|| "root".to_owned()),
             identity_file: own.identity_file.or_else(|| d.identity_file.clone()),
             known_hosts: own.known_hosts.or_else(|| d.known_hosts.clone()),
             sudo: own.sudo.or(d.sudo).unwrap_or(false),
             transport,
-            jump_host: own.jump_host.or_else(|| d.jump_host.clone()),
+            jump_host: own.jump_host.as_ref().or(d.jump_host.as_ref()).and_then(|j| j.value.parse().ok()),
             package_manager: own.package_manager.or(d.package_manager),
             sim,
             package_sources: own
@@ -325,6 +354,88 @@ fn check_tool_paths(
         }
     }
     Ok(())
+}
+
+/// Refuse `port: 0` and a `jump_host` that is not `[user@]host[:port]`, at their position:
+/// both would otherwise fail only when the first command connects.
+fn check_reach(
+    settings: &Settings,
+    at_error: &impl Fn(&serde_saphyr::Location, String) -> NodeError,
+) -> Result<(), NodeError> {
+    if let Some(port) = settings.port.as_ref().filter(|p| p.value == 0) {
+        return Err(at_error(
+            &port.referenced,
+            "port 0 is not a port sshd listens on; give 1-65535 (22 by default)".to_owned(),
+        ));
+    }
+    if let Some(jump) = &settings.jump_host
+        && let Err(reason) = jump.value.parse::<JumpHost>()
+    {
+        return Err(at_error(&jump.referenced, format!("jump_host {:?}: {reason}", jump.value)));
+    }
+    Ok(())
+}
+
+/// An SSH jump host, `[user@]host[:port]` (`[v6]:port` for IPv6 addresses).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JumpHost {
+    /// `None`: the node's user.
+    pub user: Option<String>,
+    pub address: String,
+    pub port: u16,
+}
+
+impl std::str::FromStr for JumpHost {
+    type Err = String;
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let usage = "write [user@]host[:port], e.g. admin@bastion.example.com:22";
+        if spec.trim().is_empty() {
+            return Err(format!("is empty; {usage}"));
+        }
+        if spec.contains(char::is_whitespace) || spec.contains(['/', ',']) {
+            return Err(format!("is not a single host; {usage}"));
+        }
+        let (user, rest) = match spec.split_once('@') {
+            Some((user, rest)) if !user.is_empty() => (Some(user.to_owned()), rest),
+            Some(_) => return Err(format!("has an empty user before @; {usage}")),
+            None => (None, spec),
+        };
+        let (address, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+            let (address, after) = bracketed.split_once(']').ok_or_else(|| format!("has an unclosed [; {usage}"))?;
+            (address, after.strip_prefix(':'))
+        } else if rest.matches(':').count() > 1 {
+            (rest, None)
+        } else {
+            match rest.split_once(':') {
+                Some((address, port)) => (address, Some(port)),
+                None => (rest, None),
+            }
+        };
+        let port = match port {
+            Some(port) => match port.parse::<u16>() {
+                Ok(0) | Err(_) => return Err(format!("port {port:?} is not a number from 1 to 65535; {usage}")),
+                Ok(port) => port,
+            },
+            None => 22,
+        };
+        if address.is_empty() || address.contains('@') {
+            return Err(format!("has no host; {usage}"));
+        }
+        Ok(Self { user, address: address.to_owned(), port })
+    }
+}
+
+impl std::fmt::Display for JumpHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(user) = &self.user {
+            write!(f, "{user}@")?;
+        }
+        if self.address.contains(':') {
+            write!(f, "[{}]:{}", self.address, self.port)
+        } else {
+            write!(f, "{}:{}", self.address, self.port)
+        }
+    }
 }
 
 /// Refuse a `sim_url` that is not `https://HOST:PORT`, at its position.
@@ -378,6 +489,27 @@ fn to_usize(n: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jump_hosts_parse_or_say_why() {
+        let j: JumpHost = "admin@bastion.example:2222".parse().unwrap();
+        assert_eq!((j.user.as_deref(), j.address.as_str(), j.port), (Some("admin"), "bastion.example", 2222));
+        let j: JumpHost = "10.0.0.1".parse().unwrap();
+        assert_eq!((j.user, j.address.as_str(), j.port), (None, "10.0.0.1", 22));
+        let j: JumpHost = "ops@[fd00::1]:2200".parse().unwrap();
+        assert_eq!((j.address.as_str(), j.port, j.to_string()), ("fd00::1", 2200, "ops@[fd00::1]:2200".to_owned()));
+        for bad in ["bastion:notaport", "@bastion", "", "bastion:0", "a b", "user@", "[fd00::1"] {
+            assert!(bad.parse::<JumpHost>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn port_zero_and_a_bad_jump_host_are_refused_with_their_position() {
+        let e = Hosts::parse("h.yaml", "hosts:\n  - node: a\n    port: 0\n").unwrap_err().to_string();
+        assert!(e.contains("h.yaml:3:11") && e.contains("port 0"), "{e}");
+        let e = Hosts::parse("h.yaml", "defaults:\n  jump_host: bastion:22x\nhosts: []\n").unwrap_err().to_string();
+        assert!(e.contains("h.yaml:2:14") && e.contains("jump_host \"bastion:22x\""), "{e}");
+    }
 
     fn err(text: &str) -> (usize, usize, String) {
         match Hosts::parse("hosts.yaml", text) {

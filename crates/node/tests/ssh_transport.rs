@@ -34,7 +34,7 @@ async fn commands_reach_a_host_through_a_jump_host() {
     let mut host = target.host();
     host.identity_file = Some(bastion.client_key.clone());
     host.known_hosts = Some(known_hosts.clone());
-    host.jump_host = Some(format!("root@{}:{}", bastion.address, bastion.port));
+    host.jump_host = Some(format!("root@{}:{}", bastion.address, bastion.port).parse().unwrap());
     let exec = SshExecutor::new(host.clone(), SshOptions::default());
     let out = exec.run(&argv(&["cat", "/etc/kubernetes/marker"]), T).await.unwrap();
     assert_eq!(out.stdout, "w-1\n");

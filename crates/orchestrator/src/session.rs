@@ -35,7 +35,7 @@ impl Session {
     /// Connect and read the inventory.
     pub async fn open(target: &ClusterTarget) -> Result<Self, OrchestratorError> {
         let clients = connect(target).await?;
-        let inventory = Inventory::read(&clients.api).await?;
+        let inventory = Inventory::read(&clients.api).await.map_err(|e| e.at_server(&clients.server))?;
         Ok(Self { clients, inventory })
     }
 
@@ -95,6 +95,8 @@ impl Reach {
             Some(path) => Hosts::load(path)?,
             None => Hosts::default(),
         };
+        let names: Vec<&str> = inventory.nodes.iter().map(|n| n.name.as_str()).collect();
+        hosts.check_nodes_exist(&names)?;
         let options = SshOptions::default();
         let mut reach = Self::default();
         for node in &inventory.nodes {

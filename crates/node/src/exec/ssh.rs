@@ -161,19 +161,6 @@ impl Connection {
     }
 }
 
-/// `[user@]host[:port]` (port 22, user `default_user` when absent).
-fn parse_jump_host(spec: &str, default_user: &str) -> Option<Endpoint> {
-    let (user, rest) = match spec.split_once('@') {
-        Some((user, rest)) => (user.to_owned(), rest),
-        None => (default_user.to_owned(), spec),
-    };
-    let (address, port) = match rest.rsplit_once(':') {
-        Some((address, port)) => (address.to_owned(), port.parse().ok()?),
-        None => (rest.to_owned(), 22),
-    };
-    (!address.is_empty() && !user.is_empty()).then(|| Endpoint { node: String::new(), user, address, port })
-}
-
 /// Runs argv on one host over SSH.
 pub struct SshExecutor {
     host: Host,
@@ -274,7 +261,7 @@ impl SshExecutor {
             address: self.host.address.clone(),
             port: self.host.port,
         };
-        let Some(spec) = &self.host.jump_host else {
+        let Some(jump_host) = &self.host.jump_host else {
             let stream = tokio::net::TcpStream::connect((target.address.as_str(), target.port))
                 .await
                 .map_err(|e| self.connect_error(e.to_string()))?;
@@ -282,9 +269,12 @@ impl SshExecutor {
             let handle = self.handshake(stream, &target, &credentials, &known_hosts).await?;
             return Ok(Connection { handle, jump: None });
         };
-        let jump = parse_jump_host(spec, &self.host.user)
-            .ok_or_else(|| self.connect_error(format!("jump host {spec:?} is not [user@]host[:port]")))?;
-        let jump = Endpoint { node: format!("{} (jump host {spec})", self.host.node), ..jump };
+        let jump = Endpoint {
+            node: format!("{} (jump host {jump_host})", self.host.node),
+            user: jump_host.user.clone().unwrap_or_else(|| self.host.user.clone()),
+            address: jump_host.address.clone(),
+            port: jump_host.port,
+        };
         let stream = tokio::net::TcpStream::connect((jump.address.as_str(), jump.port)).await.map_err(|e| {
             NodeError::Connect {
                 node: jump.node.clone(),
@@ -297,7 +287,7 @@ impl SshExecutor {
         let channel = jump_handle
             .channel_open_direct_tcpip(target.address.clone(), u32::from(target.port), "127.0.0.1", 0)
             .await
-            .map_err(|e| self.connect_error(format!("the jump host {spec} cannot reach it: {e}")))?;
+            .map_err(|e| self.connect_error(format!("the jump host {jump_host} cannot reach it: {e}")))?;
         let handle = self.handshake(channel.into_stream(), &target, &credentials, &known_hosts).await?;
         Ok(Connection { handle, jump: Some(jump_handle) })
     }
@@ -475,21 +465,5 @@ impl Executor for SshExecutor {
 
     fn run<'a>(&'a self, argv: &'a [String], timeout: Duration) -> BoxFuture<'a, Result<CommandOutput, NodeError>> {
         Box::pin(self.run_inner(argv, timeout))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_jump_hosts() {
-        let e = parse_jump_host("admin@bastion.example:2222", "root").unwrap();
-        assert_eq!((e.user.as_str(), e.address.as_str(), e.port), ("admin", "bastion.example", 2222));
-        let e = parse_jump_host("10.0.0.1", "ops").unwrap();
-        assert_eq!((e.user.as_str(), e.address.as_str(), e.port), ("ops", "10.0.0.1", 22));
-        assert!(parse_jump_host("bastion:notaport", "root").is_none());
-        assert!(parse_jump_host("@bastion", "root").is_none());
-        assert!(parse_jump_host("", "root").is_none());
     }
 }

@@ -15,6 +15,8 @@ use crate::error::KubeError;
 pub struct Clients {
     pub api: Client,
     pub no_retry: Client,
+    /// The kubeconfig's `server:`, for errors that never reached it.
+    pub server: String,
 }
 
 impl std::fmt::Debug for Clients {
@@ -42,9 +44,10 @@ pub async fn config(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<
 /// Both clients for a kubeconfig and context.
 pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Clients, KubeError> {
     let config = config(kubeconfig, context).await?;
+    let server = config.cluster_url.to_string();
     let mut quiet = config.clone();
     quiet.default_retry = false;
     let build =
         |c: Config| Client::try_from(c).map_err(|e| KubeError::Kubeconfig(format!("cannot build a client: {e}")));
-    Ok(Clients { api: build(config)?, no_retry: build(quiet)? })
+    Ok(Clients { api: build(config)?, no_retry: build(quiet)?, server })
 }

@@ -343,8 +343,11 @@ async fn timeout_error(clients: &crate::client::Clients, node: &str, pods: &[&Po
     let budgets = budgets::list(&clients.api, policy).await.unwrap_or_default();
     let mut blockers = Vec::new();
     for pod in pods.iter().filter(|p| still.contains(&pod_key(p))) {
-        for b in budgets.iter().filter(|b| b.selects(&namespace(pod), &pod.metadata.labels.clone().unwrap_or_default()))
-        {
+        // Only a budget with no disruption left holds a pod; one that allows a disruption
+        // did not stop this pod (it was evicted and still terminating, or retried too late).
+        for b in budgets.iter().filter(|b| {
+            b.disruptions_allowed <= 0 && b.selects(&namespace(pod), &pod.metadata.labels.clone().unwrap_or_default())
+        }) {
             blockers.push(Blocker {
                 pod: pod_key(pod),
                 budget: b.key(),

@@ -41,6 +41,11 @@ pub enum KubeError {
     #[error("cannot {what}: {}", explain(source))]
     Api { what: String, source: Box<kube::Error> },
 
+    /// A request that never got an answer (refused, timed out, TLS, DNS), with the server
+    /// it was sent to: the first thing to check is whether that is the right address.
+    #[error("cannot reach the API server at {server} to {what}: {}", explain(source))]
+    Unreachable { server: String, what: String, source: Box<kube::Error> },
+
     #[error("the cluster has no {0}; is this a kubeadm cluster?")]
     Missing(String),
 
@@ -57,9 +62,15 @@ pub enum KubeError {
     DrainRefused { node: String, reason: String },
 
     #[error(
-        "draining node {node} timed out with {} pod(s) left; the node stays cordoned.{}",
+        "draining node {node} timed out with {} pod(s) left ({}); the node stays cordoned.{}",
         remaining.len(),
-        blockers.iter().map(|b| format!("\n  {b}")).collect::<Vec<_>>().concat()
+        first_few(remaining),
+        if blockers.is_empty() {
+            " No PodDisruptionBudget blocks them: they were still being evicted or terminating when \
+             the timeout ended; give them longer (--timeout), then drain again".to_owned()
+        } else {
+            blockers.iter().map(|b| format!("\n  {b}")).collect::<Vec<_>>().concat()
+        }
     )]
     DrainTimeout { node: String, blockers: Vec<Blocker>, remaining: Vec<String> },
 
@@ -89,9 +100,30 @@ pub enum KubeError {
     LockLost { by: Option<String> },
 }
 
+/// Up to five names, then how many more.
+fn first_few(names: &[String]) -> String {
+    let shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    match names.len().saturating_sub(5) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
 impl KubeError {
     pub fn api(what: &str, source: kube::Error) -> Self {
         Self::Api { what: what.to_owned(), source: Box::new(source) }
+    }
+
+    /// Name `server` in an error that never reached it; answers from the server (HTTP
+    /// statuses) and every other error stay as they are.
+    #[must_use]
+    pub fn at_server(self, server: &str) -> Self {
+        match self {
+            Self::Api { what, source } if !matches!(*source, kube::Error::Api(_)) => {
+                Self::Unreachable { server: server.to_owned(), what, source }
+            }
+            other => other,
+        }
     }
 }
 
@@ -151,4 +183,18 @@ pub fn explain(error: &kube::Error) -> String {
         return format!("cannot connect to the API server; check `server:` in the kubeconfig ({all})");
     }
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drain_timeout_without_a_blocking_budget_says_so_and_names_the_pods() {
+        let remaining: Vec<String> = (1..=7).map(|i| format!("ns/p{i}")).collect();
+        let text = KubeError::DrainTimeout { node: "w-1".to_owned(), blockers: vec![], remaining }.to_string();
+        assert!(text.contains("7 pod(s) left (ns/p1, ns/p2, ns/p3, ns/p4, ns/p5 and 2 more)"), "{text}");
+        assert!(text.contains("No PodDisruptionBudget blocks them") && text.contains("--timeout"), "{text}");
+        assert!(!text.contains("disruptionsAllowed"), "{text}");
+    }
 }

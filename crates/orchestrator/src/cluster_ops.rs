@@ -25,7 +25,7 @@ pub async fn drain_node(
     config: &DrainConfig,
 ) -> Result<DrainReport, OrchestratorError> {
     let clients = session::connect(target).await?;
-    Ok(drain::drain(&clients, node, config).await?)
+    Ok(drain::drain(&clients, node, config).await.map_err(|e| e.at_server(&clients.server))?)
 }
 
 /// Uncordon `node`: only a cordon `run_id` set, unless `force`.
@@ -36,7 +36,7 @@ pub async fn uncordon_node(
     force: bool,
 ) -> Result<Uncordon, OrchestratorError> {
     let clients = session::connect(target).await?;
-    Ok(drain::uncordon(&clients.api, node, run_id, force).await?)
+    Ok(drain::uncordon(&clients.api, node, run_id, force).await.map_err(|e| e.at_server(&clients.server))?)
 }
 
 /// What `check` found.

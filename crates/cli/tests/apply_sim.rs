@@ -398,6 +398,69 @@ async fn snapshots_1_33_to_1_35_go_through_the_etcd_container_and_etcdutl_on_3_6
     assert_converged(&env, data.get(Minor::new(1, 35)).unwrap().latest_patch, &BTreeSet::new());
 }
 
+/// Under `umask 000`, everything a run writes on the operator's machine is the owner's
+/// alone (the journal; the snapshot copies hold every Secret of the cluster), and neither
+/// the credentials of the kubeconfig and hosts file nor key material reach the output, the
+/// events or the journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_keeps_its_state_private_and_never_shows_a_credential() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = Env::start(Scenario::small().with_version(KubeVersion::new(1, 33, 5))).await;
+    let args = apply_args(&env, "1.34", "follow", "1", "state");
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let script = format!(
+        "umask 000; exec {} {} --kubeconfig '{}'",
+        env!("CARGO_BIN_EXE_kubeladder"),
+        quoted.join(" "),
+        env.path("kubeconfig").display()
+    );
+    let out = tokio::process::Command::new("sh").arg("-c").arg(script).env_remove("KUBECONFIG").output();
+    let out = tokio::time::timeout(Duration::from_secs(240), out).await.expect("kubeladder finishes").unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let kubeconfig = std::fs::read_to_string(env.path("kubeconfig")).unwrap();
+    let token = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token: "))
+        .expect("a token")
+        .trim_matches('"')
+        .to_owned();
+    assert!(
+        std::fs::read_to_string(env.path("hosts.yaml")).unwrap().contains(&token),
+        "the hosts file carries the token"
+    );
+    let secrets = [token.as_str(), "PRIVATE KEY"];
+    for secret in secrets {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret:?} was printed");
+    }
+    let mut pending = vec![env.path("state")];
+    let mut files = 0;
+    while let Some(dir) = pending.pop() {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{} is {mode:o}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            files += 1;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is {mode:o}", path.display());
+            // A snapshot copy is etcd's data: it holds the cluster's Secrets by design,
+            // which is why it is 0600; everything else must not hold a credential at all.
+            if path.extension().is_some_and(|x| x == "db") {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            for secret in secrets {
+                assert!(!text.contains(secret), "{} holds {secret:?}", path.display());
+            }
+        }
+    }
+    assert!(files >= 4, "the journal, its events and a snapshot record and copy: {files} files");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lag_1_28_to_1_33_drains_each_worker_at_most_twice() {
     let env = Env::start(Scenario::ha().with_version(KubeVersion::new(1, 28, 15))).await;

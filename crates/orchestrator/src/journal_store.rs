@@ -13,6 +13,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use kubeladder_core::journal::{self, Event, Header, Progress, Record, StepIds};
@@ -43,7 +44,7 @@ pub struct Journal {
 impl Journal {
     /// Start a new journal in `dir` (created if missing). Refuses if `dir` already holds one.
     pub fn create(dir: &Path, header: Header) -> Result<Self, OrchestratorError> {
-        fs::create_dir_all(dir).map_err(|e| io(dir, "create the journal directory", e))?;
+        create_private_dir(dir).map_err(|e| io(dir, "create the journal directory", e))?;
         let lock = lock(dir)?;
         if dir.join(HEADER_FILE).exists() {
             return Err(OrchestratorError::JournalExists(dir.to_owned()));
@@ -226,15 +227,21 @@ fn read_log(path: &Path) -> Result<(Vec<Record>, u64), OrchestratorError> {
 
 fn open_events(dir: &Path) -> Result<File, OrchestratorError> {
     let path = dir.join(EVENTS);
-    let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io(&path, "open", e))?;
+    let file =
+        OpenOptions::new().create(true).append(true).mode(0o600).open(&path).map_err(|e| io(&path, "open", e))?;
     sync_dir(dir)?;
     Ok(file)
 }
 
 fn lock(dir: &Path) -> Result<File, OrchestratorError> {
     let path = dir.join(LOCK);
-    let file =
-        OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| io(&path, "open", e))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| io(&path, "open", e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(OrchestratorError::JournalBusy(dir.to_owned())),
@@ -244,14 +251,30 @@ fn lock(dir: &Path) -> Result<File, OrchestratorError> {
 
 /// Replace `path` with `contents` so that a crash leaves either the old or the new file.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), OrchestratorError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    write_private_atomically(path, contents).map_err(|(what, source)| io(path, what, source))
+}
+
+/// [`write_atomically`] for callers with their own error: the file is created 0600 whatever
+/// the umask (a journal names nodes and runs; a snapshot copy holds every Secret of the
+/// cluster), written through a temporary file, fsynced, renamed, and the directory fsynced.
+pub fn write_private_atomically(path: &Path, contents: &[u8]) -> Result<(), (&'static str, std::io::Error)> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = path.with_extension("tmp");
-    let mut file = File::create(&tmp).map_err(|e| io(&tmp, "create", e))?;
-    file.write_all(contents).map_err(|e| io(&tmp, "write", e))?;
-    file.sync_all().map_err(|e| io(&tmp, "fsync", e))?;
+    let mut file =
+        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(|e| ("create", e))?;
+    file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(|e| ("chmod 0600", e))?;
+    file.write_all(contents).map_err(|e| ("write", e))?;
+    file.sync_all().map_err(|e| ("fsync", e))?;
     drop(file);
-    fs::rename(&tmp, path).map_err(|e| io(path, "rename into place", e))?;
-    sync_dir(dir)
+    fs::rename(&tmp, path).map_err(|e| ("rename into place", e))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| ("fsync directory", e))
+}
+
+/// Create `dir` (and its parents) 0700 whatever the umask: it holds the journal and,
+/// under `snapshots/`, copies of etcd.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), OrchestratorError> {

@@ -30,6 +30,7 @@ use kubeladder_node::sources::PackageSources;
 use kubeladder_node::{Executor, NodeOp};
 
 use crate::error::{OrchestratorError, StepError};
+use crate::journal_store::{create_private_dir, write_private_atomically};
 use crate::runner::NodePort;
 
 /// Where etcd snapshots go on the first control-plane node.
@@ -308,7 +309,7 @@ impl NodeFleet {
             path: path.to_owned(),
             reason: e.to_string(),
         };
-        std::fs::create_dir_all(&store.dir).map_err(|e| io(&store.dir, e))?;
+        create_private_dir(&store.dir).map_err(|e| io(&store.dir, e))?;
         if store.copy {
             let bytes = etcd_snapshot::fetch(exec, &path, record.size, self.timeouts.other).await?;
             let local = store.dir.join(format!("{name}.db"));
@@ -326,11 +327,11 @@ impl NodeFleet {
                     ),
                 });
             }
-            write_atomically(&local, &bytes).map_err(|e| io(&local, e))?;
+            write_private_atomically(&local, &bytes).map_err(|(_, e)| io(&local, e))?;
         }
         let json = serde_json::to_vec_pretty(&record).map_err(|e| StepError::Internal(e.to_string()))?;
         let record_path = store.dir.join(format!("{name}.json"));
-        write_atomically(&record_path, &json).map_err(|e| io(&record_path, e))
+        write_private_atomically(&record_path, &json).map_err(|(_, e)| io(&record_path, e))
     }
 
     /// The node operation behind a step and its timeout.
@@ -361,16 +362,6 @@ impl NodeFleet {
     fn ran(&self, step: &Step) -> bool {
         self.ran.lock().is_ok_and(|r| r.contains(&step.id))
     }
-}
-
-/// Write `bytes` to `path` through a temporary file, fsync, rename.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let tmp = path.with_extension("kubeladder.tmp");
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 impl NodePort for NodeFleet {

@@ -39,8 +39,10 @@ fn load(dir: &Path) -> Result<Report, CliError> {
 }
 
 fn write_page(report: &Report, path: &Path) -> Result<(), CliError> {
-    std::fs::write(path, crate::report_html::render(report))
-        .map_err(|e| CliError::Output(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))
+    // 0600 like the journal beside it: the page names the cluster's nodes and what ran.
+    journal_store::write_private_atomically(path, crate::report_html::render(report).as_bytes()).map_err(|(what, e)| {
+        CliError::Output(std::io::Error::new(e.kind(), format!("cannot {what} {}: {e}", path.display())))
+    })
 }
 
 /// After a run stopped (finished, failed, paused): write DIR/report.html, emit a JSON

@@ -83,12 +83,12 @@ const CASES: &[Case] = &[
     Case("status --state-dir {dir}/nothing-here", 2, "nothing-here"),
     Case(
         "status --state-dir {journal_garbled_header}",
-        1,
+        2,
         "header.json is damaged.*cannot be resumed.*kubeladder plan",
     ),
     Case(
         "status --state-dir {journal_empty_header}",
-        1,
+        2,
         "header.json is damaged .*missing field `format`.*restore header.json",
     ),
     Case("status --state-dir {dir} --state-dir {dir}", 2, "cannot be used multiple times"),
@@ -100,9 +100,13 @@ const CASES: &[Case] = &[
     ),
     Case("status --state-dir {journal_bad_snapshot}", 0, "3/27 steps done"),
     Case("status --state-dir {journal_no_log}", 0, "Run run-42"),
-    Case("status --state-dir {journal_garbled_line}", 1, "corrupt at line 2.*only its last line may be incomplete"),
+    Case(
+        "status --state-dir {journal_garbled_line}",
+        2,
+        "corrupt at line 2.*only its last line may be incomplete.*delete line 2, and run the command again",
+    ),
     Case("status --state-dir {journal_torn_tail}", 0, "3/27 steps done"),
-    Case("status --state-dir {journal_future_format}", 1, "has format 999; this kubeladder reads format"),
+    Case("status --state-dir {journal_future_format}", 2, "has format 999; this kubeladder reads format"),
     Case("status --state-dir {dir} -o xml", 2, "invalid value 'xml'"),
     // ---- sim serve ----
     Case("sim serve", 2, "--kubeconfig-out <PATH>"),
@@ -182,6 +186,12 @@ const CASES: &[Case] = &[
     Case("hosts check --hosts {hosts_bad_transport}", 2, "carrier-pigeon"),
     Case("hosts check --hosts {hosts_bad_port}", 2, "port"),
     Case("hosts check --hosts {hosts_bad_pm}", 2, "zypper"),
+    Case("hosts check --hosts {hosts_port_zero}", 2, "hosts_port_zero.yaml:3:11: port 0 is not a port"),
+    Case(
+        "hosts check --hosts {hosts_bad_jump}",
+        2,
+        "hosts_bad_jump.yaml:2:14: jump_host \"admin@bastion:ssh\": port \"ssh\"",
+    ),
     Case("hosts check --hosts {hosts} --max-concurrent 0", 2, "at least 1"),
     Case("hosts check --hosts {hosts} --max-concurrent -2", 2, "unexpected argument|at least 1"),
     Case("hosts check --hosts {hosts} --max-concurrent many", 2, "not a whole number"),
@@ -275,9 +285,20 @@ const CASES: &[Case] = &[
     Case("apply --kubeconfig {kc} --to 1.19 --yes --hosts {dir}/missing.yaml", 2, "missing.yaml"),
     Case("apply --kubeconfig {kc} --to 1.19 --yes --hosts {hosts_bad_yaml}", 2, "hosts_bad_yaml.yaml:\\d+:\\d+: "),
     Case("apply --kubeconfig {kc} --to 1.19 --yes --hosts {hosts_unknown_key}", 2, "unknown field `colour`"),
+    Case(
+        "apply --kubeconfig {kc} --to 1.19 --yes --hosts {hosts_stray_node} --state-dir {dir}/stray",
+        2,
+        "hosts_stray_node.yaml:2:11: node \"worker1\" is not in the cluster; did you mean \"worker-1\"",
+    ),
+    Case("plan --kubeconfig {kc} --to 1.19 --hosts {hosts_bad_jump}", 2, "hosts_bad_jump.yaml:2:14: jump_host"),
+    Case(
+        "apply --kubeconfig {kc} --to 1.19 --yes --state-dir {journal_no_snapshot}",
+        2,
+        "holds the unfinished run run-42.*kubeladder resume",
+    ),
     Case("apply --kubeconfig {kc} --to 1.19 --yes --context nowhere", 2, "nowhere"),
     Case("apply --kubeconfig {garbage_kc} --to 1.19 --yes", 2, "garbage_kc"),
-    Case("apply --kubeconfig {closed_kc} --to 1.19 --yes", 1, "connection refused"),
+    Case("apply --kubeconfig {closed_kc} --to 1.19 --yes", 1, "at https://127.0.0.1:1/.*connection refused"),
     Case("apply --kubeconfig {bad_token_kc} --to 1.19 --yes", 1, "unauthorized \\(HTTP 401\\).*kubeconfig"),
     Case(
         "apply --kubeconfig {kc} --to v1.18.20 --yes --hosts {hosts} --state-dir {dir}/same",
@@ -288,17 +309,23 @@ const CASES: &[Case] = &[
     Case("resume --kubeconfig {kc} --hosts {hosts} --state-dir {dir}/no-journal", 2, "no-journal"),
     Case(
         "resume --kubeconfig {kc} --state-dir {journal_garbled_header}",
-        1,
+        2,
         "header.json is damaged.*cannot be resumed",
     ),
     Case("resume --kubeconfig {kc} --poll 0s", 2, "is zero"),
+    Case(
+        "resume --kubeconfig {kc} --hosts {hosts} --state-dir {journal_no_snapshot}",
+        2,
+        "belongs to cluster uid-1, but this cluster is .*point --kubeconfig at the right cluster",
+    ),
+    Case("abort --kubeconfig {kc} --state-dir {journal_no_snapshot}", 2, "belongs to cluster uid-1"),
     Case("resume --kubeconfig {kc} --max-unavailable 0", 2, "at least one node"),
     Case("resume --kubeconfig {kc} --state-dir {dir} --state-dir {dir}", 2, "cannot be used multiple times"),
     Case("resume --kubeconfig {garbage_kc}", 2, "garbage_kc"),
     Case("abort --kubeconfig {kc} --state-dir {dir}/no-journal", 2, "no-journal"),
     Case(
         "abort --kubeconfig {kc} --state-dir {journal_garbled_header}",
-        1,
+        2,
         "header.json is damaged.*cannot be resumed",
     ),
     Case("abort --kubeconfig {kc} --state-dir {dir} --state-dir {dir}", 2, "cannot be used multiple times"),
@@ -386,6 +413,9 @@ fn fixtures(sim: &RunningSim, dir: &Path) -> BTreeMap<&'static str, String> {
     f.insert("hosts_bad_transport", put("hosts_bad_transport.yaml", "defaults:\n  transport: carrier-pigeon\n"));
     f.insert("hosts_bad_port", put("hosts_bad_port.yaml", "defaults:\n  port: 99999\n"));
     f.insert("hosts_bad_pm", put("hosts_bad_pm.yaml", "defaults:\n  package_manager: zypper\n"));
+    f.insert("hosts_port_zero", put("hosts_port_zero.yaml", "hosts:\n  - node: cp-1\n    port: 0\n"));
+    f.insert("hosts_bad_jump", put("hosts_bad_jump.yaml", "defaults:\n  jump_host: admin@bastion:ssh\n"));
+    f.insert("hosts_stray_node", put("hosts_stray_node.yaml", "hosts:\n  - node: worker1\n    address: 127.0.0.9\n"));
     f.insert("scenario_bad", put("scenario_bad.yaml", "nodes:\n  - name: [\n"));
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     let garbled = dir.join("journal_garbled_header");

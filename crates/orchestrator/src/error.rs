@@ -205,7 +205,10 @@ pub enum OrchestratorError {
 
     #[error(
         "the journal log {} is corrupt at line {line} ({why}); only its last line may be \
-         incomplete after a crash - restore it from a backup or inspect it by hand",
+         incomplete after a crash, so this is damage, not a crash. Restore the file from a backup; \
+         or keep a copy, delete line {line}, and run the command again: the run resumes from the \
+         records it can read, and each step is checked on the cluster before it runs, so a lost \
+         record makes a step checked again, not skipped",
         path.display()
     )]
     CorruptLog { path: PathBuf, line: usize, why: String },
@@ -214,7 +217,8 @@ pub enum OrchestratorError {
 impl OrchestratorError {
     /// Whether the operator's input was wrong and nothing was changed (exit code 2): a bad
     /// kubeconfig or hosts file, bad versions, a refused request, unreachable nodes before a
-    /// run, no journal where one was expected.
+    /// run, no journal where one was expected, a journal that is damaged, of another format
+    /// or of another cluster.
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
@@ -229,6 +233,13 @@ impl OrchestratorError {
                         | NodeError::Core(_),
                 )
                 | Self::NoJournal(_)
+                // The state directory given holds no usable journal for this cluster; this
+                // command changed nothing and the verdict says what to do.
+                | Self::JournalExists(_)
+                | Self::OtherCluster { .. }
+                | Self::JournalFormat { .. }
+                | Self::Decode { .. }
+                | Self::CorruptLog { .. }
         )
     }
 }
